@@ -1,0 +1,138 @@
+/**
+ * The attack engine's library API: validate and resolve an attack once, then run it on batches of
+ * [0,1] images. Foolbox-style: the classifier owns normalisation; the attack sees pixels only.
+ */
+import {
+  AttackCombination,
+  GradsignError,
+  Rng,
+  formatNumber,
+  type Gradient,
+  type Method,
+  type Norm,
+  type ResolvedAttack,
+} from '@gradsign/core';
+import { tf, type Classifier } from '@gradsign/core/tf';
+import type { AttackContext } from './base.ts';
+import { METHOD_REGISTRY } from './methods/index.ts';
+import { targetStrategy } from './targets/index.ts';
+
+export interface AttackSpec {
+  method: Method;
+  gradient: Gradient;
+  eps: number;
+  norm?: Norm;
+  steps?: number;
+  alpha?: number;
+  momentum?: number;
+}
+
+const bad = (message: string, hint: string) => new GradsignError(message, { hint, exitCode: 2 });
+
+/** Validates an attack against the model and fills in its paper defaults; throws before any work. */
+export function resolveAttack(spec: AttackSpec, numClasses: number, id?: string): ResolvedAttack {
+  const norm = spec.norm ?? 'linf';
+  const method = METHOD_REGISTRY[spec.method as Method];
+  if (!method) throw bad(`unknown attack method "${spec.method}"`, `use one of ${Object.keys(METHOD_REGISTRY).join(', ')}`);
+  if (norm !== 'linf' && norm !== 'l2') throw bad(`unknown norm "${norm}"`, 'use "linf" or "l2"');
+  if (!(spec.eps > 0) || !Number.isFinite(spec.eps)) throw bad(`ε must be > 0, got ${spec.eps}`, 'ε is in [0,1] pixel units, e.g. 8/255');
+  if (norm === 'linf' && spec.eps > 1) throw bad(`an L∞ ε must be at most 1 (pixels are in [0,1]), got ${spec.eps}`, 'e.g. 8/255 ≈ 0.0314');
+  if (spec.alpha !== undefined && !(spec.alpha > 0)) throw bad(`α must be > 0, got ${spec.alpha}`, 'α is the step size in [0,1] pixel units');
+  if (spec.steps !== undefined && !(Number.isInteger(spec.steps) && spec.steps >= 1)) {
+    throw bad(`steps must be a whole number ≥ 1, got ${spec.steps}`, 'or leave it out for the method default');
+  }
+  if (spec.momentum !== undefined && !(spec.momentum >= 0)) throw bad(`momentum must be ≥ 0, got ${spec.momentum}`, 'MI-FGSM uses μ = 1.0');
+  if (norm === 'l2' && spec.method !== 'fgsm' && (spec.alpha === undefined || spec.steps === undefined)) {
+    throw bad(`an L2 ${spec.method} attack needs explicit alpha and steps`, 'add "alpha" and "steps" to the attack (L2 has no paper default)');
+  }
+  const strategy = targetStrategy(spec.gradient, numClasses);
+  const params = method.resolve(spec.eps, norm, { steps: spec.steps, alpha: spec.alpha, momentum: spec.momentum });
+  const combo = AttackCombination.parse({
+    id: id ?? [spec.method, spec.gradient.replace(':', ''), `eps${formatNumber(spec.eps)}`].join('-'),
+    method: spec.method,
+    gradient: spec.gradient,
+    eps: spec.eps,
+    norm,
+    ...(spec.momentum !== undefined || spec.method === 'mifgsm' ? { momentum: params.momentum } : {}),
+  });
+  return { ...combo, targeted: strategy.targeted, steps: params.steps, alpha: params.alpha };
+}
+
+export interface AttackBatch {
+  ids: Int32Array;
+  labels: Int32Array;
+  /** Clean top-5 classes [n·5] (for the least-likely target). */
+  top5: Int32Array;
+  /** Clean images, flat NHWC float32 in [0,1]. */
+  pixels: Float32Array;
+}
+
+/** Uniform numbers for each image from its own seeded stream, so results do not depend on batching. */
+function perImageUniform(ids: Int32Array, seed: number) {
+  return (size: number) => {
+    const out = new Float32Array(ids.length * size);
+    ids.forEach((id, i) => {
+      const rng = new Rng(seed, 1_000_000 + id);
+      for (let j = 0; j < size; j++) out[i * size + j] = rng.next();
+    });
+    return out;
+  };
+}
+
+/** Runs one resolved attack on a batch; returns the adversarial images and the gradient's classes. */
+export function attackBatch(
+  classifier: Classifier,
+  attack: ResolvedAttack,
+  batch: AttackBatch,
+  seed: number,
+): { images: Float32Array; targets: Int32Array } {
+  const n = batch.ids.length;
+  const strategy = targetStrategy(attack.gradient, classifier.numClasses);
+  const x0 = tf.tensor4d(batch.pixels, [n, classifier.height, classifier.width, classifier.channels]);
+  let cleanLogProbs: Float32Array | undefined;
+  if (strategy.needsCleanLogProbs) {
+    const lp = classifier.logProbs(x0);
+    cleanLogProbs = lp.dataSync() as Float32Array;
+    lp.dispose();
+  }
+  const targets = strategy.choose({ ids: batch.ids, labels: batch.labels, top5: batch.top5, numClasses: classifier.numClasses, seed, cleanLogProbs });
+  const targetTensor = tf.tensor1d(targets, 'int32');
+  const ctx: AttackContext = {
+    classifier,
+    x0,
+    targets: targetTensor,
+    direction: attack.targeted ? -1 : 1,
+    eps: attack.eps,
+    norm: attack.norm,
+    uniform: perImageUniform(batch.ids, seed),
+  };
+  const method = METHOD_REGISTRY[attack.method];
+  const adversarial = method.perturb(ctx, { steps: attack.steps, alpha: attack.alpha, momentum: attack.momentum });
+  const images = adversarial.dataSync() as Float32Array;
+  adversarial.dispose();
+  x0.dispose();
+  targetTensor.dispose();
+  return { images: Float32Array.from(images), targets };
+}
+
+/** Fails before any work when the model does not output [batch, classes]. */
+export function checkClassifierOutput(classifier: Classifier): void {
+  const probe = tf.zeros([2, classifier.height, classifier.width, classifier.channels]) as tf.Tensor4D;
+  let shape: number[];
+  try {
+    const out = classifier.logProbs(probe);
+    shape = out.shape;
+    out.dispose();
+  } catch (error) {
+    throw new GradsignError(`the model failed on a [2, ${classifier.height}, ${classifier.width}, ${classifier.channels}] input: ${(error as Error).message}`, {
+      hint: 'check the model spec (input size, channels) against the model',
+    });
+  } finally {
+    probe.dispose();
+  }
+  if (shape.length !== 2 || shape[0] !== 2 || shape[1] !== classifier.numClasses) {
+    throw new GradsignError(`the model outputs shape [${shape}], expected [batch, ${classifier.numClasses}]`, {
+      hint: 'the model must end in a [batch, classes] logits or probabilities layer; check labelOffset and the label file',
+    });
+  }
+}

@@ -1,0 +1,250 @@
+/** Every artifact the stages exchange, defined once: columns, metadata schema, producer. */
+import { z } from 'zod';
+import { defineArtifact } from './arrow.ts';
+import { AttackCombination, BucketName, BucketsConfig } from './config.ts';
+
+const ImageShape = {
+  height: z.number().int().positive(),
+  width: z.number().int().positive(),
+  channels: z.number().int().positive(),
+};
+
+/** preprocess → `<split>.arrow`: dataset images as 8-bit pixels, HWC order. */
+export const ImagesArtifact = defineArtifact({
+  kind: 'images',
+  version: 1,
+  producer: 'preprocess',
+  columns: { id: 'int32', label: 'int32', image: { list: 'uint8' } },
+  metadata: z.object({
+    dataset: z.string(),
+    split: z.string(),
+    ...ImageShape,
+    classNames: z.array(z.string()).min(2),
+    /** How source images became model input (image folders), for the report. */
+    preset: z.string().optional(),
+  }),
+});
+
+export const TopK = 5;
+
+/** bucketing → `clean-predictions.arrow`: the model's clean top-5 on every evaluated image. */
+export const CleanPredictionsArtifact = defineArtifact({
+  kind: 'clean-predictions',
+  version: 1,
+  producer: 'bucketing',
+  columns: {
+    id: 'int32',
+    label: 'int32',
+    correct: 'bool',
+    confidence: 'float32',
+    top5: { list: 'int32' },
+    top5Prob: { list: 'float32' },
+  },
+  metadata: z.object({ numClasses: z.number().int().positive() }),
+});
+
+export const BucketThresholds = z.object({ high: z.number(), medium: z.number() });
+
+export const BucketingMetadata = z.object({
+  rule: BucketsConfig.shape.rule,
+  /** The cut-offs actually used (the quantile rule computes them). */
+  thresholds: BucketThresholds,
+  perBucket: z.number().int().positive(),
+  seed: z.number().int(),
+  ...ImageShape,
+  classNames: z.array(z.string()),
+  numClasses: z.number().int().positive(),
+  cleanAccuracy: z.object({ n: z.number().int(), top1: z.number(), top5: z.number() }),
+  /** How many correct images qualified for each bucket before sampling. */
+  qualified: z.record(BucketName, z.number().int()),
+});
+export type BucketingMetadata = z.infer<typeof BucketingMetadata>;
+
+/** bucketing → `buckets.arrow`: the sampled, correctly classified images the attacks run on. */
+export const BucketsArtifact = defineArtifact({
+  kind: 'buckets',
+  version: 1,
+  producer: 'bucketing',
+  columns: {
+    id: 'int32',
+    label: 'int32',
+    bucket: 'utf8',
+    confidence: 'float32',
+    top5: { list: 'int32' },
+    top5Prob: { list: 'float32' },
+    image: { list: 'uint8' },
+  },
+  metadata: BucketingMetadata,
+});
+
+export const ResolvedAttack = AttackCombination.extend({
+  targeted: z.boolean(),
+  steps: z.number().int().min(1),
+  alpha: z.number().positive(),
+});
+export type ResolvedAttack = z.infer<typeof ResolvedAttack>;
+
+/** attacks → `adversarial.arrow`: float32 adversarial images in [0,1] pixel space. */
+export const AdversarialArtifact = defineArtifact({
+  kind: 'adversarial',
+  version: 1,
+  producer: 'attacks',
+  columns: {
+    id: 'int32',
+    label: 'int32',
+    bucket: 'utf8',
+    target: 'int32',
+    image: { list: 'float32' },
+  },
+  metadata: z.object({
+    attack: ResolvedAttack,
+    seed: z.number().int(),
+    /** The tfjs backend that computed the gradients (part of the task hash too). */
+    backend: z.string(),
+    ...ImageShape,
+    classNames: z.array(z.string()),
+  }),
+});
+
+/** evaluate → `metrics.arrow`: one row per adversarial image. */
+export const MetricsArtifact = defineArtifact({
+  kind: 'metrics',
+  version: 1,
+  producer: 'evaluate',
+  columns: {
+    id: 'int32',
+    label: 'int32',
+    bucket: 'utf8',
+    target: 'int32',
+    top5: { list: 'int32' },
+    top5Prob: { list: 'float32' },
+    cleanConfidence: 'float32',
+    /** Probability of the true label on the adversarial image. */
+    adversarialTrueProb: 'float32',
+    top1Error: 'bool',
+    top5Error: 'bool',
+    targetHit: 'bool',
+    linf: 'float32',
+    l2: 'float32',
+  },
+  metadata: z.object({ attack: ResolvedAttack, quantize: z.boolean() }),
+});
+
+export const BucketMetrics = z.object({
+  bucket: BucketName,
+  n: z.number().int(),
+  top1Errors: z.number().int(),
+  top5Errors: z.number().int(),
+  top1Error: z.number(),
+  top5Error: z.number(),
+  targetSuccess: z.number().nullable(),
+  meanLinf: z.number(),
+  meanL2: z.number(),
+  meanCleanConfidence: z.number(),
+  meanAdversarialTrueProb: z.number(),
+});
+export type BucketMetrics = z.infer<typeof BucketMetrics>;
+
+/** evaluate → `summary.json`: per-bucket aggregates of one combination. */
+export const EvaluationSummary = z.object({
+  schemaVersion: z.literal(1),
+  attack: ResolvedAttack,
+  quantize: z.boolean(),
+  buckets: z.array(BucketMetrics),
+});
+export type EvaluationSummary = z.infer<typeof EvaluationSummary>;
+
+/** model → `model-info.json`. */
+export const ModelInfo = z.object({
+  schemaVersion: z.literal(1),
+  source: z.enum(['trained', 'imported']),
+  description: z.string(),
+  format: z.enum(['layers', 'graph']),
+  input: z.object(ImageShape),
+  normalization: z.unknown(),
+  output: z.enum(['logits', 'probabilities']),
+  labelOffset: z.number().int().min(0),
+  numClasses: z.number().int().positive(),
+  classNames: z.array(z.string()),
+  testAccuracy: z.number().nullable(),
+  backend: z.string(),
+  training: z.record(z.string(), z.unknown()).optional(),
+});
+export type ModelInfo = z.infer<typeof ModelInfo>;
+
+const Interval = z.tuple([z.number(), z.number()]);
+
+/** report → `summary.json`: one row per combination × bucket. */
+export const ReportRow = z.object({
+  combination: z.string(),
+  method: z.string(),
+  gradient: z.string(),
+  eps: z.number(),
+  norm: z.string(),
+  steps: z.number().int(),
+  alpha: z.number(),
+  bucket: BucketName,
+  n: z.number().int(),
+  top1Errors: z.number().int(),
+  top5Errors: z.number().int(),
+  top1Error: z.number(),
+  top5Error: z.number(),
+  top1ErrorCI: Interval,
+  top5ErrorCI: Interval,
+  targetSuccess: z.number().nullable(),
+  meanLinf: z.number(),
+  meanL2: z.number(),
+  meanCleanConfidence: z.number(),
+  meanAdversarialTrueProb: z.number(),
+});
+export type ReportRow = z.infer<typeof ReportRow>;
+
+export const Verdict = z.enum(['holds', 'does not hold', 'not significant']);
+export type Verdict = z.infer<typeof Verdict>;
+
+export const Finding = z.object({
+  id: z.number().int(),
+  claim: z.string(),
+  verdict: Verdict,
+  test: z.string(),
+  comparisons: z.number().int(),
+  /** Comparisons in the claimed direction and significant at 5%. */
+  supporting: z.number().int(),
+  /** Comparisons significantly against the claim. */
+  contradicting: z.number().int(),
+  /** Comparisons against the claim but within noise. */
+  againstNotSignificant: z.number().int(),
+  detail: z.string(),
+});
+export type Finding = z.infer<typeof Finding>;
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+export const ReportSummary = z.object({
+  schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
+  pipeline: z.string(),
+  rows: z.array(ReportRow),
+  findings: z.array(Finding),
+  setup: z.object({
+    dataset: z.string(),
+    preset: z.string().nullable(),
+    model: z.string(),
+    modelAccuracy: z.number().nullable(),
+    numClasses: z.number().int(),
+    classNames: z.array(z.string()),
+    cleanAccuracy: z.object({ n: z.number().int(), top1: z.number(), top5: z.number() }),
+    buckets: z.object({
+      rule: z.string(),
+      thresholds: BucketThresholds,
+      perBucket: z.number().int(),
+      qualified: z.record(z.string(), z.number().int()),
+    }),
+    images: z.number().int(),
+    backend: z.string(),
+    seed: z.number().int(),
+    quantize: z.boolean(),
+  }),
+  /** The paper's own Table 1 (Inception V3 on ImageNet), kept apart from this run's rows. */
+  paper: z.unknown(),
+});
+export type ReportSummary = z.infer<typeof ReportSummary>;

@@ -1,0 +1,245 @@
+/**
+ * The pipeline file (pipelines/<name>.json): one zod schema, the single source of truth for
+ * every stage CLI, the Nx plugin and the report. Errors name the exact path of the bad field.
+ */
+import { z } from 'zod';
+import { GradsignError } from './errors.ts';
+
+/** ε may be given as a number or as "k/255" (Kurakin's convention). */
+const Fraction = z.union([
+  z.number(),
+  z
+    .string()
+    .regex(/^\s*\d+(\.\d+)?\s*\/\s*\d+(\.\d+)?\s*$/, 'expected a number or a fraction such as "8/255"')
+    .transform((s) => {
+      const [a, b] = s.split('/').map(Number) as [number, number];
+      return a / b;
+    }),
+]);
+
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const Backend = z.enum(BACKENDS);
+export type Backend = z.infer<typeof Backend>;
+
+export const FashionMnistDataset = z
+  .object({
+    kind: z.literal('fashion-mnist'),
+    dir: z.string().default('/usr/share/datasets/fashion-mnist'),
+    /** Use only the first N training / test images (for quick pipelines). */
+    trainLimit: z.number().int().positive().optional(),
+    testLimit: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const ImageFolderDataset = z
+  .object({
+    kind: z.literal('image-folder'),
+    dir: z.string(),
+    /** `class-folders`: one sub-folder per class; `flat`: images plus a ground-truth file. */
+    layout: z.enum(['class-folders', 'flat']).default('class-folders'),
+    /** CSV `file,label` or ILSVRC2012 validation ground truth (one ILSVRC2012_ID per line). */
+    groundTruth: z.string().optional(),
+    groundTruthFormat: z.enum(['csv', 'ilsvrc2012']).default('csv'),
+    /** ILSVRC2012 meta: a file listing synset ids in ILSVRC2012_ID order (1..1000), one per line. */
+    synsetMap: z.string().optional(),
+    /** How source images become model input: `slim` (87.5% central crop, bilinear resize),
+     * `keras` (resize, no crop), `crop` (resize shorter side, centre crop). */
+    preset: z.enum(['slim', 'keras', 'crop']).default('keras'),
+    limit: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const DatasetConfig = z.discriminatedUnion('kind', [FashionMnistDataset, ImageFolderDataset]);
+export type DatasetConfig = z.infer<typeof DatasetConfig>;
+
+export const TrainModelConfig = z
+  .object({
+    kind: z.literal('train'),
+    architecture: z.literal('small-cnn').default('small-cnn'),
+    epochs: z.number().int().positive().default(2),
+    batchSize: z.number().int().positive().default(64),
+    learningRate: z.number().positive().default(0.001),
+    /** Train on the first N training images only (smoke pipelines). */
+    trainLimit: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const NORMALIZATIONS = ['unit', 'inception', 'caffe', 'torch'] as const;
+export const Normalization = z.union([
+  z.enum(NORMALIZATIONS),
+  z.object({ mean: z.array(z.number()).min(1), std: z.array(z.number().positive()).min(1) }).strict(),
+]);
+export type Normalization = z.infer<typeof Normalization>;
+
+export const ModelSpec = z
+  .object({
+    /** Model input; images are resized to it. */
+    height: z.number().int().positive(),
+    width: z.number().int().positive(),
+    channels: z.union([z.literal(1), z.literal(3)]),
+    /** Maps [0,1] pixels to what the model expects; applied inside the differentiated function. */
+    normalization: Normalization.default('unit'),
+    /** What the model's last layer outputs. */
+    output: z.enum(['logits', 'probabilities']).default('logits'),
+    /** Output index of class 0 (1 for TF-slim models with a background class). */
+    labelOffset: z.number().int().min(0).default(0),
+  })
+  .strict();
+export type ModelSpec = z.infer<typeof ModelSpec>;
+
+export const TfjsModelConfig = z
+  .object({
+    kind: z.literal('tfjs'),
+    /** Directory holding model.json and its weight shards. */
+    path: z.string(),
+    format: z.enum(['auto', 'layers', 'graph']).default('auto'),
+    spec: ModelSpec,
+    /** Class names, one per line, in the model's output order (after labelOffset). */
+    labels: z.string(),
+  })
+  .strict();
+
+export const ModelConfig = z.discriminatedUnion('kind', [TrainModelConfig, TfjsModelConfig]);
+export type ModelConfig = z.infer<typeof ModelConfig>;
+
+export const BucketName = z.enum(['low', 'medium', 'high']);
+export type BucketName = z.infer<typeof BucketName>;
+export const BUCKETS: readonly BucketName[] = ['low', 'medium', 'high'];
+
+export const BucketsConfig = z
+  .object({
+    /** `thresholds`: the paper's fixed cut-offs; `quantile`: terciles of the correct images' confidence. */
+    rule: z.enum(['thresholds', 'quantile']).default('thresholds'),
+    thresholds: z
+      .object({ high: z.number().gt(0).lte(1).default(0.3), medium: z.number().gt(0).lte(1).default(0.15) })
+      .strict()
+      .refine((t) => t.medium < t.high, { message: 'thresholds.medium must be below thresholds.high' })
+      .default({ high: 0.3, medium: 0.15 }),
+    perBucket: z.number().int().positive().default(500),
+  })
+  .strict();
+export type BucketsConfig = z.infer<typeof BucketsConfig>;
+
+export const METHODS = ['fgsm', 'bim', 'pgd', 'mifgsm'] as const;
+export const Method = z.enum(METHODS);
+export type Method = z.infer<typeof Method>;
+
+/** Gradient (target) strategies; `target:<class>` names a fixed class by index. */
+export const Gradient = z.union([
+  z.enum(['inverse', 'least-likely', 'least-likely-argmin', 'random-target']),
+  z.string().regex(/^target:\d+$/, 'expected inverse, least-likely, least-likely-argmin, random-target or target:<class>'),
+]);
+export type Gradient = z.infer<typeof Gradient>;
+
+export const Norm = z.enum(['linf', 'l2']);
+export type Norm = z.infer<typeof Norm>;
+
+/** Parameters a method may take beyond ε; each has a paper default where the method has one. */
+const MethodParams = {
+  norm: Norm.default('linf'),
+  steps: z.number().int().min(1).optional(),
+  alpha: Fraction.pipe(z.number().positive()).optional(),
+  momentum: z.number().min(0).optional(),
+};
+
+/** One sweep: every method × gradient × ε in it becomes a combination. */
+export const AttackSweep = z
+  .object({
+    methods: z.array(Method).min(1),
+    gradients: z.array(Gradient).min(1),
+    eps: z.array(Fraction.pipe(z.number().positive('ε must be > 0'))).min(1),
+    ...MethodParams,
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.norm === 'linf') {
+      s.eps.forEach((e, i) => {
+        if (e > 1) ctx.addIssue({ code: 'custom', path: ['eps', i], message: `L∞ ε must be in (0, 1], got ${e}` });
+      });
+    }
+    if (s.norm === 'l2' && (s.steps === undefined || s.alpha === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['norm'], message: 'an L2 attack needs explicit "alpha" and "steps"' });
+    }
+    if (s.norm === 'l2' && s.methods.includes('fgsm')) {
+      // FGM (L2) is a one-step attack with alpha = eps; allowed, steps/alpha are ignored for it.
+    }
+  });
+export type AttackSweep = z.infer<typeof AttackSweep>;
+
+export const EvaluateConfig = z
+  .object({
+    /** Round adversarial images to 8 bits first, as saving them to PNG would. */
+    quantize: z.boolean().default(false),
+  })
+  .strict();
+
+export const PipelineConfig = z
+  .object({
+    $schema: z.string().optional(),
+    description: z.string().optional(),
+    seed: z.number().int().min(0).default(0),
+    backend: Backend.default('auto'),
+    batchSize: z.number().int().positive().default(128),
+    dataset: DatasetConfig,
+    model: ModelConfig,
+    buckets: BucketsConfig.default({ rule: 'thresholds', thresholds: { high: 0.3, medium: 0.15 }, perBucket: 500 }),
+    attacks: z.array(AttackSweep).min(1),
+    evaluate: EvaluateConfig.default({ quantize: false }),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.dataset.kind === 'fashion-mnist' && p.model.kind !== 'train' && p.model.spec.channels !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['model', 'spec', 'channels'], message: 'Fashion-MNIST images have 1 channel' });
+    }
+  });
+export type PipelineConfig = z.infer<typeof PipelineConfig>;
+
+/** One attack to run: a point of a sweep. */
+export const AttackCombination = z
+  .object({
+    id: z.string(),
+    method: Method,
+    gradient: Gradient,
+    eps: z.number().positive(),
+    norm: Norm,
+    steps: z.number().int().min(1).optional(),
+    alpha: z.number().positive().optional(),
+    momentum: z.number().min(0).optional(),
+  })
+  .strict();
+export type AttackCombination = z.infer<typeof AttackCombination>;
+
+/** Formats a zod error as one line per issue, each with the path of the offending field. */
+export function formatZodError(error: z.ZodError, root = ''): string {
+  return error.issues
+    .map((issue) => {
+      const where = [root, ...issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))]
+        .join('')
+        .replace(/^\./, '');
+      return `  at ${where || '(root)'}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+/** Validates with `schema`, turning failures into a GradsignError that names `source`. */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, source: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new GradsignError(`invalid ${source}:\n${formatZodError(result.error)}`, {
+      hint: 'fix the field(s) named above; README.md, section "Pipeline files", lists every field',
+    });
+  }
+  return result.data;
+}
+
+export function parsePipelineText(text: string, source: string): PipelineConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new GradsignError(`${source} is not valid JSON: ${(error as Error).message}`, {
+      hint: 'check the file for a missing comma, quote or bracket',
+    });
+  }
+  return parseWith(PipelineConfig, raw, source);
+}

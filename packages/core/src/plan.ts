@@ -1,0 +1,162 @@
+/**
+ * Expands a pipeline file into the stage tasks that run it: one per stage, and one attack plus one
+ * evaluation per combination (method × gradient × ε × parameters). The Nx plugin turns each task
+ * into an Nx project, so each is hashed and cached on its own options only.
+ */
+import { AttackCombination, PipelineConfig, type AttackSweep } from './config.ts';
+import { GradsignError } from './errors.ts';
+
+export const STAGES = ['preprocess', 'model', 'bucketing', 'attacks', 'evaluate', 'report'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface StageTask {
+  stage: Stage;
+  /** Unique within the pipeline: `model`, `attacks/bim-inverse-eps0.0314`, … */
+  key: string;
+  /** Combination id for attacks/evaluate tasks. */
+  combination?: string;
+  /** Output directory, relative to the workspace root. */
+  outDir: string;
+  dependsOn: string[];
+  /** CLI arguments for `packages/<stage>/src/cli.ts`; the config JSON is the only thing hashed besides sources. */
+  args: string[];
+}
+
+/** Trims ε etc. to 4 decimals for ids: 8/255 → "0.0314". */
+export function formatNumber(value: number): string {
+  return String(Number(value.toFixed(4)));
+}
+
+export function combinationId(c: Omit<AttackCombination, 'id'>): string {
+  const parts = [c.method, c.gradient.replace(':', ''), `eps${formatNumber(c.eps)}`];
+  if (c.norm !== 'linf') parts.push(c.norm);
+  if (c.steps !== undefined) parts.push(`steps${c.steps}`);
+  if (c.alpha !== undefined) parts.push(`alpha${formatNumber(c.alpha)}`);
+  if (c.momentum !== undefined) parts.push(`mu${formatNumber(c.momentum)}`);
+  return parts.join('-');
+}
+
+/** All combinations of the pipeline's sweeps, in file order, ids unique. */
+export function expandAttacks(sweeps: AttackSweep[]): AttackCombination[] {
+  const seen = new Map<string, number>();
+  const out: AttackCombination[] = [];
+  sweeps.forEach((sweep, index) => {
+    for (const method of sweep.methods)
+      for (const gradient of sweep.gradients)
+        for (const eps of sweep.eps) {
+          const combo = {
+            method,
+            gradient,
+            eps,
+            norm: sweep.norm,
+            ...(method === 'fgsm' ? {} : { steps: sweep.steps, alpha: sweep.alpha }),
+            ...(method === 'mifgsm' ? { momentum: sweep.momentum } : {}),
+          };
+          const id = combinationId(combo);
+          if (seen.has(id)) {
+            if (seen.get(id) === index) continue;
+            throw new GradsignError(`attacks[${index}] repeats combination ${id} from attacks[${seen.get(id)}]`, {
+              hint: 'remove the duplicate, or give the sweeps different parameters',
+            });
+          }
+          seen.set(id, index);
+          out.push(AttackCombination.parse({ id, ...combo }));
+        }
+  });
+  return out;
+}
+
+export function artifactDir(pipeline: string, ...parts: string[]): string {
+  return ['artifacts', pipeline, ...parts].join('/');
+}
+
+const json = (value: unknown) => JSON.stringify(value);
+
+/** The input size preprocessing must produce: only an imported model dictates one. */
+function modelInput(config: PipelineConfig) {
+  if (config.model.kind !== 'tfjs') return undefined;
+  const { height, width, channels } = config.model.spec;
+  return { height, width, channels };
+}
+
+/** The tasks of one pipeline, in dependency order. */
+export function planPipeline(name: string, config: PipelineConfig): StageTask[] {
+  const dir = (...parts: string[]) => artifactDir(name, ...parts);
+  const backend = config.backend;
+  const combos = expandAttacks(config.attacks);
+  const tasks: StageTask[] = [
+    {
+      stage: 'preprocess',
+      key: 'preprocess',
+      outDir: dir('preprocess'),
+      dependsOn: [],
+      args: ['--config', json({ dataset: config.dataset, input: modelInput(config) }), '--out', dir('preprocess')],
+    },
+    {
+      stage: 'model',
+      key: 'model',
+      outDir: dir('model'),
+      dependsOn: ['preprocess'],
+      args: [
+        '--config', json({ model: config.model, seed: config.seed, backend }),
+        '--data', dir('preprocess'),
+        '--out', dir('model'),
+      ],
+    },
+    {
+      stage: 'bucketing',
+      key: 'bucketing',
+      outDir: dir('bucketing'),
+      dependsOn: ['preprocess', 'model'],
+      args: [
+        '--config', json({ buckets: config.buckets, seed: config.seed, batchSize: config.batchSize, backend }),
+        '--data', dir('preprocess'),
+        '--model', dir('model'),
+        '--out', dir('bucketing'),
+      ],
+    },
+  ];
+  for (const combo of combos) {
+    tasks.push({
+      stage: 'attacks',
+      key: `attacks/${combo.id}`,
+      combination: combo.id,
+      outDir: dir('attacks', combo.id),
+      dependsOn: ['model', 'bucketing'],
+      args: [
+        '--config', json({ attack: combo, seed: config.seed, batchSize: config.batchSize, backend }),
+        '--buckets', dir('bucketing'),
+        '--model', dir('model'),
+        '--out', dir('attacks', combo.id),
+      ],
+    });
+  }
+  for (const combo of combos) {
+    tasks.push({
+      stage: 'evaluate',
+      key: `evaluate/${combo.id}`,
+      combination: combo.id,
+      outDir: dir('evaluate', combo.id),
+      dependsOn: ['model', 'bucketing', `attacks/${combo.id}`],
+      args: [
+        '--config', json({ evaluate: config.evaluate, batchSize: config.batchSize, backend }),
+        '--attack', dir('attacks', combo.id),
+        '--buckets', dir('bucketing'),
+        '--model', dir('model'),
+        '--out', dir('evaluate', combo.id),
+      ],
+    });
+  }
+  tasks.push({
+    stage: 'report',
+    key: 'report',
+    outDir: dir('report'),
+    dependsOn: ['preprocess', 'model', 'bucketing', ...combos.map((c) => `evaluate/${c.id}`)],
+    args: [
+      '--config', json({ pipeline: name, config, combinations: combos.map((c) => c.id) }),
+      '--artifacts', dir(),
+      '--out', dir('report'),
+    ],
+  });
+  return tasks;
+}

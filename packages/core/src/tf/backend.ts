@@ -1,0 +1,98 @@
+/**
+ * Backend selection. `auto` takes the first that loads of tfjs-node-gpu → tfjs-node → wasm → cpu.
+ * tfjs-node(-gpu) are optional: users on GPU machines install them (README); they are never a
+ * dependency, since their install script downloads libtensorflow.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { GradsignError } from '../errors.ts';
+import { log } from '../progress.ts';
+import type { Backend } from '../config.ts';
+
+const require = createRequire(import.meta.url);
+
+export type ResolvedBackend = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+let active: ResolvedBackend | undefined;
+
+/** Which optional native binding is installed, without loading it (cheap; used for task hashing). */
+export function installedNativeBinding(): 'tensorflow-gpu' | 'tensorflow' | undefined {
+  for (const [pkg, name] of [
+    ['@tensorflow/tfjs-node-gpu', 'tensorflow-gpu'],
+    ['@tensorflow/tfjs-node', 'tensorflow'],
+  ] as const) {
+    try {
+      require.resolve(`${pkg}/package.json`);
+      return name;
+    } catch {
+      // not installed
+    }
+  }
+  return undefined;
+}
+
+async function tryNative(): Promise<ResolvedBackend | undefined> {
+  for (const [pkg, name] of [
+    ['@tensorflow/tfjs-node-gpu', 'tensorflow-gpu'],
+    ['@tensorflow/tfjs-node', 'tensorflow'],
+  ] as const) {
+    try {
+      await import(pkg);
+      if (await tf.setBackend('tensorflow')) return name;
+    } catch {
+      // not installed or its native library failed to load: try the next one
+    }
+  }
+  return undefined;
+}
+
+export async function initWasm(): Promise<boolean> {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/');
+    const { registerWasmKernels } = await import('./wasm-kernels.ts');
+    registerWasmKernels();
+    return await tf.setBackend('wasm');
+  } catch (error) {
+    log(`wasm backend unavailable: ${(error as Error).message}`);
+    return false;
+  }
+}
+
+/**
+ * Selects and initialises the backend once per process; `GRADSIGN_BACKEND` overrides `requested`.
+ * Logs the choice to stderr.
+ */
+export async function selectBackend(requested: Backend = 'auto', options: { quiet?: boolean } = {}): Promise<ResolvedBackend> {
+  const wanted = (process.env.GRADSIGN_BACKEND as Backend | undefined) || requested;
+  if (active) return active;
+  let chosen: ResolvedBackend | undefined;
+  if (wanted === 'auto' || wanted === 'tensorflow') chosen = await tryNative();
+  if (!chosen && wanted === 'tensorflow') {
+    throw new GradsignError('backend "tensorflow" requested but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads', {
+      hint: 'install one (README, "Use a GPU"), or use --backend auto|wasm|cpu',
+    });
+  }
+  if (!chosen && (wanted === 'auto' || wanted === 'wasm')) chosen = (await initWasm()) ? 'wasm' : undefined;
+  if (!chosen && wanted === 'wasm') {
+    throw new GradsignError('backend "wasm" requested but it failed to initialise', { hint: 'use --backend cpu' });
+  }
+  if (!chosen) {
+    await tf.setBackend('cpu');
+    chosen = 'cpu';
+  }
+  await tf.ready();
+  // Production mode: skips debug checks and silences tfjs's "install tfjs-node" banner.
+  tf.enableProdMode();
+  active = chosen;
+  if (!options.quiet) log(`backend: ${chosen}${wanted !== 'auto' ? ` (requested ${wanted})` : ''}`);
+  return chosen;
+}
+
+export function activeBackend(): ResolvedBackend | undefined {
+  return active;
+}
+
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export { tf };

@@ -1,0 +1,62 @@
+/**
+ * A differentiable classifier over [0,1] pixel images. The model's own input normalisation and
+ * output kind (logits or probabilities) live here, once, so attacks never think about them and ε
+ * means the same for every model (design.md, "Attack semantics").
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec, Normalization } from '../config.ts';
+import { GradsignError } from '../errors.ts';
+
+export interface Classifier {
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  readonly numClasses: number;
+  /** Log-probabilities [batch, numClasses] from pixels [batch, h, w, c] in [0,1]; differentiable. */
+  logProbs(pixels: tf.Tensor4D): tf.Tensor2D;
+  dispose(): void;
+}
+
+/** The preset normalisations, as functions of [0,1] pixels. */
+export function normalize(x: tf.Tensor4D, normalization: Normalization, channels: number): tf.Tensor4D {
+  if (normalization === 'unit') return x;
+  if (normalization === 'inception') return tf.sub(tf.mul(x, 2), 1);
+  if (normalization === 'caffe') {
+    // Keras "caffe" mode: RGB→BGR, 0–255, minus the ImageNet BGR means.
+    const bgr = channels === 3 ? tf.reverse(x, -1) : x;
+    return tf.sub(tf.mul(bgr, 255), tf.tensor1d([103.939, 116.779, 123.68].slice(0, channels)));
+  }
+  const { mean, std } =
+    normalization === 'torch' ? { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } : normalization;
+  if (mean.length !== channels && mean.length !== 1) {
+    throw new GradsignError(`normalization mean has ${mean.length} values but the model has ${channels} channels`, {
+      hint: 'give one mean and std per channel, or one for all',
+    });
+  }
+  return tf.div(tf.sub(x, tf.tensor1d(mean.slice(0, channels))), tf.tensor1d(std.slice(0, channels)));
+}
+
+/** Wraps a forward function `raw(normalizedInput) → outputs` as a Classifier. */
+export function makeClassifier(
+  raw: (input: tf.Tensor4D) => tf.Tensor,
+  spec: ModelSpec,
+  numClasses: number,
+  dispose: () => void = () => undefined,
+): Classifier {
+  return {
+    height: spec.height,
+    width: spec.width,
+    channels: spec.channels,
+    numClasses,
+    logProbs(pixels) {
+      return tf.tidy(() => {
+        const out = raw(normalize(pixels, spec.normalization, spec.channels)) as tf.Tensor2D;
+        const logp = spec.output === 'logits' ? tf.logSoftmax(out) : tf.log(tf.clipByValue(out, 1e-30, 1));
+        return spec.labelOffset > 0 || logp.shape[1] !== numClasses
+          ? (tf.slice(logp, [0, spec.labelOffset], [-1, numClasses]) as tf.Tensor2D)
+          : logp;
+      });
+    },
+    dispose,
+  };
+}

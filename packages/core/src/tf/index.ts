@@ -1,0 +1,5 @@
+export * from './backend.ts';
+export * from './model-io.ts';
+export * from './classifier.ts';
+export * from './load-classifier.ts';
+export * from './predict.ts';

@@ -1,0 +1,43 @@
+import type { ReportSummary } from '@gradsign/core';
+import type { ReportStageConfig } from './index.ts';
+import { markdownTable, paperMarkdownTable } from './table.ts';
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const num = (x: number) => Number(x.toPrecision(4)).toString();
+
+export function renderMarkdown(s: ReportSummary, config: ReportStageConfig): string {
+  const t = s.setup.buckets.thresholds;
+  const rule =
+    s.setup.buckets.rule === 'quantile'
+      ? `quantile terciles of the correct images' confidence (computed cut-offs: high ≥ ${num(t.high)}, medium ≥ ${num(t.medium)})`
+      : `the paper's thresholds (high ≥ ${num(t.high)}, medium ${num(t.medium)}–${num(t.high)}, low < ${num(t.medium)})`;
+  const lines = [
+    `# gradsign report — pipeline \`${s.pipeline}\``,
+    '',
+    config.config.description ? `${config.config.description}\n` : '',
+    '## Setup',
+    '',
+    `- Dataset: ${s.setup.dataset}${s.setup.preset ? ` (preprocessing preset \`${s.setup.preset}\`)` : ''}`,
+    `- Model: ${s.setup.model}; test accuracy ${s.setup.modelAccuracy === null ? 'n/a' : pct(s.setup.modelAccuracy)}; ${s.setup.numClasses} classes`,
+    `- Clean accuracy on ${s.setup.cleanAccuracy.n} evaluated images: top-1 ${pct(s.setup.cleanAccuracy.top1)}, top-5 ${pct(s.setup.cleanAccuracy.top5)}`,
+    `- Buckets: ${rule}; ${s.setup.buckets.perBucket} correctly classified images sampled per bucket (qualified: low ${s.setup.buckets.qualified.low}, medium ${s.setup.buckets.qualified.medium}, high ${s.setup.buckets.qualified.high})`,
+    `- Images attacked: ${s.setup.images}; seed ${s.setup.seed}; backend ${s.setup.backend}; ${s.setup.quantize ? 'adversarial images quantised to 8 bits before evaluation' : 'adversarial images evaluated as float32'}`,
+    '',
+    '## Error rates (Table 1 analog)',
+    '',
+    'Top-1 error: the adversarial image\'s top-1 class is not the true label. Top-5 error: the true label is not among its top 5. ' +
+      'Every image was classified correctly before the attack, so the clean error is 0 in every cell.',
+    '',
+    markdownTable(s.rows),
+    '',
+    `### The paper's Table 1 (Inception V3 on ImageNet, ε not stated)`,
+    '',
+    paperMarkdownTable(),
+    '',
+    '## The paper\'s findings on this run',
+    '',
+    ...s.findings.map((f) => `${f.id}. **${f.claim}** — ${f.verdict.toUpperCase()}. ${f.detail}.`),
+    '',
+  ];
+  return lines.join('\n');
+}
