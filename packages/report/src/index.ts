@@ -13,7 +13,7 @@ import { checkFindings } from './findings.ts';
 import { gatherArtifacts, type RunArtifacts } from './gather.ts';
 import { PAPER, paperCell } from './paper.ts';
 import { wilson } from './stats.ts';
-import { csvTable } from './table.ts';
+import { csvTable, markdownTable } from './table.ts';
 import { renderMarkdown } from './markdown.ts';
 
 export * from './findings.ts';
@@ -87,6 +87,7 @@ export async function report(rawConfig: unknown, artifactsDir: string, outDir: s
     await writeFileAtomic(path.join(tmp, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
     await writeFileAtomic(path.join(tmp, 'table.csv'), csvTable(summary, paperCell));
     await writeFileAtomic(path.join(tmp, 'report.md'), renderMarkdown(summary, config));
+    await writeFileAtomic(path.join(tmp, 'table.md'), markdownTable(summary.rows) + '\n');
   });
   return summary;
 }
