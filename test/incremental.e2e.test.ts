@@ -1,0 +1,95 @@
+/**
+ * Nx caching semantics on a small pipeline, in a private copy of the repository: each kind of
+ * change reruns exactly the tasks it affects (design.md, "Nx facts"); artifacts are byte-identical
+ * across clean runs.
+ */
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashTree, makeWorkspaceCopy, removeWorkspace, runPipeline } from './helpers/workspace.ts';
+
+const base = {
+  seed: 0,
+  batchSize: 64,
+  dataset: { kind: 'fashion-mnist', testLimit: 1000 },
+  model: { kind: 'train', epochs: 1, batchSize: 64, trainLimit: 2000 },
+  buckets: { rule: 'quantile', perBucket: 10 },
+  attacks: [
+    { methods: ['fgsm'], gradients: ['inverse'], eps: ['8/255'] },
+    { methods: ['bim'], gradients: ['least-likely'], eps: ['8/255'] },
+  ],
+};
+const P = 'cachetest';
+const stages = (...names: string[]) => names.map((n) => `${P}-${n}`).sort();
+
+let ws: string;
+const write = (config: unknown) => writeFile(path.join(ws, `pipelines/${P}.json`), JSON.stringify(config, null, 2));
+
+beforeAll(async () => {
+  ws = await makeWorkspaceCopy();
+  await write(base);
+  const cold = await runPipeline(ws, P);
+  expect(cold.executed).toHaveLength(8);
+}, 300_000);
+afterAll(async () => removeWorkspace(ws));
+
+describe('incremental reruns', () => {
+  it('(a) nothing changed → no task executes', async () => {
+    const run = await runPipeline(ws, P);
+    expect(run.executed).toEqual([]);
+  }, 60_000);
+
+  it('(b) one combination\'s ε changed → only that attack, its evaluation and the report', async () => {
+    await write({ ...base, attacks: [base.attacks[0], { ...base.attacks[1], eps: ['16/255'] }] });
+    const run = await runPipeline(ws, P);
+    expect(run.executed).toEqual(stages('attack-bim-least-likely-eps0.0627', 'evaluate-bim-least-likely-eps0.0627', 'report'));
+  }, 120_000);
+
+  it('(c) a combination added → only its attack, its evaluation and the report', async () => {
+    await write({ ...base, attacks: [...base.attacks.slice(0, 1), { ...base.attacks[1], eps: ['16/255'] }, { methods: ['fgsm'], gradients: ['least-likely'], eps: ['8/255'] }] });
+    const run = await runPipeline(ws, P);
+    expect(run.executed).toEqual(stages('attack-fgsm-least-likely-eps0.0314', 'evaluate-fgsm-least-likely-eps0.0314', 'report'));
+    await write(base);
+    // Back to the first configuration: its report is still in the cache.
+    expect((await runPipeline(ws, P)).executed).toEqual([]);
+  }, 180_000);
+
+  it('(d) attacks source changed without changing outputs → every attack executes, nothing downstream', async () => {
+    await appendFile(path.join(ws, 'packages/attacks/src/base.ts'), '\n// a comment changes the source hash, not the output\n');
+    const run = await runPipeline(ws, P);
+    expect(run.executed).toEqual(stages('attack-bim-least-likely-eps0.0314', 'attack-fgsm-inverse-eps0.0314'));
+    expect(run.cached).toContain(`${P}-model`);
+  }, 120_000);
+
+  it('(d) attacks source changed so that FGSM outputs change → only FGSM\'s evaluation and the report follow', async () => {
+    const file = path.join(ws, 'packages/attacks/src/methods/fgsm.ts');
+    const source = await readFile(file, 'utf8');
+    expect(source).toContain('gradientStep(ctx, ctx.x0, ctx.eps)');
+    await writeFile(file, source.replace('gradientStep(ctx, ctx.x0, ctx.eps)', 'gradientStep(ctx, ctx.x0, ctx.eps / 2)'));
+    const run = await runPipeline(ws, P);
+    expect(run.executed).toEqual(
+      stages('attack-bim-least-likely-eps0.0314', 'attack-fgsm-inverse-eps0.0314', 'evaluate-fgsm-inverse-eps0.0314', 'report'),
+    );
+    await writeFile(file, source);
+  }, 120_000);
+
+  it('(e) perBucket changed → bucketing and everything downstream; preprocess and model from cache', async () => {
+    await write({ ...base, buckets: { ...base.buckets, perBucket: 12 } });
+    const run = await runPipeline(ws, P);
+    expect(run.cached).toEqual(stages('preprocess', 'model'));
+    expect(run.executed).toHaveLength(6);
+    await write(base);
+  }, 180_000);
+
+  it('produces byte-identical artifacts when every task is recomputed from scratch', async () => {
+    // Start from this pipeline's outputs only (earlier steps left other combinations' directories).
+    await rm(path.join(ws, 'artifacts'), { recursive: true, force: true });
+    await runPipeline(ws, P);
+    const before = hashTree(path.join(ws, 'artifacts', P));
+    await rm(path.join(ws, 'artifacts'), { recursive: true, force: true });
+    const again = await runPipeline(ws, P, {}, ['--skip-nx-cache']);
+    expect(again.executed).toHaveLength(8);
+    expect(hashTree(path.join(ws, 'artifacts', P))).toEqual(before);
+    expect(Object.keys(before).filter((f) => f.endsWith('.arrow')).length).toBeGreaterThanOrEqual(7);
+  }, 300_000);
+});

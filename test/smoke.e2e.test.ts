@@ -1,0 +1,91 @@
+/**
+ * The smoke pipeline through Nx, end to end, in a private copy of the repository: the report is
+ * complete and sane, every artifact opens in an independent Arrow reader (flechette), and a rerun
+ * executes nothing.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { tableFromIPC } from '@uwdata/flechette';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReportSummary } from '@gradsign/core';
+import { makeWorkspaceCopy, removeWorkspace, runPipeline } from './helpers/workspace.ts';
+
+let ws: string;
+let first: Awaited<ReturnType<typeof runPipeline>>;
+const smoke = JSON.parse(readFileSync(path.join(import.meta.dirname, '../pipelines/smoke.json'), 'utf8'));
+
+beforeAll(async () => {
+  ws = await makeWorkspaceCopy();
+  first = await runPipeline(ws, 'smoke');
+}, 300_000);
+afterAll(async () => removeWorkspace(ws));
+
+describe('pipeline:smoke', () => {
+  it('runs every stage once: preprocess, model, bucketing, 4 attacks, 4 evaluations, report', () => {
+    expect(first.executed).toHaveLength(12);
+    expect(first.cached).toHaveLength(0);
+  });
+
+  it('writes a report whose cells are error rates with top-5 ≤ top-1 and the configured bucket sizes', () => {
+    const summary = ReportSummary.parse(JSON.parse(readFileSync(path.join(ws, 'artifacts/smoke/report/summary.json'), 'utf8')));
+    expect(summary.rows).toHaveLength(4 * 3);
+    for (const row of summary.rows) {
+      expect(row.top1Error).toBeGreaterThanOrEqual(0);
+      expect(row.top1Error).toBeLessThanOrEqual(1);
+      expect(row.top5Error).toBeGreaterThanOrEqual(0);
+      expect(row.top5Error).toBeLessThanOrEqual(row.top1Error);
+      expect(row.n).toBe(smoke.buckets.perBucket);
+      expect(row.top1ErrorCI[0]).toBeLessThanOrEqual(row.top1Error);
+      expect(row.top1ErrorCI[1]).toBeGreaterThanOrEqual(row.top1Error);
+    }
+    expect(new Set(summary.rows.map((r) => r.method))).toEqual(new Set(['fgsm', 'bim']));
+    expect(new Set(summary.rows.map((r) => r.gradient))).toEqual(new Set(['inverse', 'least-likely']));
+    expect(summary.findings.map((f) => f.id)).toEqual([1, 2, 3, 4]);
+    expect(summary.setup.buckets.rule).toBe('quantile');
+    expect((summary.paper as { errorRates: unknown[] }).errorRates).toHaveLength(4);
+    const md = readFileSync(path.join(ws, 'artifacts/smoke/report/report.md'), 'utf8');
+    expect(md).toContain('quantile terciles');
+    expect(md).toMatch(/test accuracy \d+\.\d%/);
+    expect(readFileSync(path.join(ws, 'artifacts/smoke/report/table.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 12);
+  });
+
+  it('writes Arrow files that an independent reader opens with the expected columns and rows', () => {
+    const open = (rel: string) => tableFromIPC(readFileSync(path.join(ws, 'artifacts/smoke', rel)), { useProxy: false });
+    const expectColumns = (t: ReturnType<typeof open>, names: string[]) => expect(t.schema.fields.map((f) => f.name)).toEqual(names);
+
+    const test = open('preprocess/test.arrow');
+    expectColumns(test, ['id', 'label', 'image']);
+    expect(test.numRows).toBe(smoke.dataset.testLimit);
+    expect((test.getChild('image')!.at(0) as ArrayLike<number>).length).toBe(28 * 28);
+    expect(test.schema.metadata.get('gradsign.kind')).toBe('images');
+
+    const buckets = open('bucketing/buckets.arrow');
+    expectColumns(buckets, ['id', 'label', 'bucket', 'confidence', 'top5', 'top5Prob', 'image']);
+    expect(buckets.numRows).toBe(3 * smoke.buckets.perBucket);
+    expect(buckets.getChild('bucket')!.toArray().filter((b: string) => b === 'medium')).toHaveLength(smoke.buckets.perBucket);
+
+    const clean = open('bucketing/clean-predictions.arrow');
+    expectColumns(clean, ['id', 'label', 'correct', 'confidence', 'top5', 'top5Prob']);
+    expect(clean.numRows).toBe(smoke.dataset.testLimit);
+
+    const adv = open('attacks/bim-inverse-eps0.0314/adversarial.arrow');
+    expectColumns(adv, ['id', 'label', 'bucket', 'target', 'image']);
+    expect(adv.numRows).toBe(3 * smoke.buckets.perBucket);
+    const pixels = adv.getChild('image')!.at(0) as Float32Array;
+    expect(pixels).toBeInstanceOf(Float32Array);
+    expect(Math.min(...pixels)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...pixels)).toBeLessThanOrEqual(1);
+
+    const metrics = open('evaluate/bim-inverse-eps0.0314/metrics.arrow');
+    expect(metrics.numRows).toBe(3 * smoke.buckets.perBucket);
+    expect(metrics.schema.fields.map((f) => f.name)).toContain('top5Error');
+    const linf = metrics.getChild('linf')!.toArray() as Float32Array;
+    expect(Math.max(...linf)).toBeLessThanOrEqual(8 / 255 + 1e-6);
+  });
+
+  it('executes nothing on a rerun', async () => {
+    const again = await runPipeline(ws, 'smoke');
+    expect(again.executed).toEqual([]);
+    expect(again.cached).toHaveLength(12);
+  }, 60_000);
+});
