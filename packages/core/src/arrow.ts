@@ -153,7 +153,8 @@ export async function writeArtifact<C extends Record<string, ColumnType>, M exte
     },
     async abort() {
       closed = true;
-      writer.abort?.();
+      done.catch(() => undefined); // the sink closes early on purpose
+      writer.reset(); // detach from the sink without writing a footer
       sink.destroy();
       await rm(tmp, { force: true });
     },

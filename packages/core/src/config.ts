@@ -45,6 +45,10 @@ export const ImageFolderDataset = z
     /** How source images become model input: `slim` (87.5% central crop, bilinear resize),
      * `keras` (resize, no crop), `crop` (resize shorter side, centre crop). */
     preset: z.enum(['slim', 'keras', 'crop']).default('keras'),
+    /** Class list in the model's output order (one a line); defaults to model.labels of a tfjs model. */
+    labels: z.string().optional(),
+    /** Images with transparency are flattened onto this colour. */
+    alphaBackground: z.enum(['white', 'black']).default('white'),
     limit: z.number().int().positive().optional(),
   })
   .strict();
@@ -190,6 +194,17 @@ export const PipelineConfig = z
   .superRefine((p, ctx) => {
     if (p.dataset.kind === 'fashion-mnist' && p.model.kind !== 'train' && p.model.spec.channels !== 1) {
       ctx.addIssue({ code: 'custom', path: ['model', 'spec', 'channels'], message: 'Fashion-MNIST images have 1 channel' });
+    }
+    if (p.dataset.kind === 'image-folder') {
+      if (p.model.kind !== 'tfjs') {
+        ctx.addIssue({ code: 'custom', path: ['model', 'kind'], message: 'an image folder is evaluated with your own model: use "kind": "tfjs" with its spec and labels' });
+      }
+      if (p.dataset.layout === 'flat' && !p.dataset.groundTruth) {
+        ctx.addIssue({ code: 'custom', path: ['dataset', 'groundTruth'], message: 'the flat layout needs a ground-truth file (CSV file,label or ILSVRC2012 validation ground truth)' });
+      }
+      if (p.dataset.groundTruthFormat === 'ilsvrc2012' && !p.dataset.synsetMap) {
+        ctx.addIssue({ code: 'custom', path: ['dataset', 'synsetMap'], message: 'ILSVRC2012 ground truth needs the synset ids in ILSVRC2012_ID order (docs/bring-your-own-model.md)' });
+      }
     }
   });
 export type PipelineConfig = z.infer<typeof PipelineConfig>;

@@ -8,3 +8,4 @@ export * from './config.ts';
 export * from './plan.ts';
 export * from './arrow.ts';
 export * from './artifacts.ts';
+export * from './labels.ts';

@@ -79,6 +79,13 @@ function modelInput(config: PipelineConfig) {
   return { height, width, channels };
 }
 
+/** An image folder maps its classes through the model's label file unless it names its own. */
+function datasetWithLabels(config: PipelineConfig) {
+  const dataset = config.dataset;
+  if (dataset.kind !== 'image-folder' || dataset.labels || config.model.kind !== 'tfjs') return dataset;
+  return { ...dataset, labels: config.model.labels };
+}
+
 /** The tasks of one pipeline, in dependency order. */
 export function planPipeline(name: string, config: PipelineConfig): StageTask[] {
   const dir = (...parts: string[]) => artifactDir(name, ...parts);
@@ -90,7 +97,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       key: 'preprocess',
       outDir: dir('preprocess'),
       dependsOn: [],
-      args: ['--config', json({ dataset: config.dataset, input: modelInput(config) }), '--out', dir('preprocess')],
+      args: ['--config', json({ dataset: datasetWithLabels(config), input: modelInput(config) }), '--out', dir('preprocess')],
     },
     {
       stage: 'model',

@@ -10,9 +10,12 @@ export function roundHalfEven(v: number): number {
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
-/** What saving to an 8-bit image does: [0,1] floats → k/255. */
+/**
+ * What saving to an 8-bit image does: [0,1] floats → k/255. The product is rounded to float32
+ * first, as `(x * 255).round()` on a float32 tensor does in numpy and PyTorch.
+ */
 export function quantize(pixels: Float32Array): Float32Array {
-  return pixels.map((v) => roundHalfEven(Math.min(1, Math.max(0, v)) * 255) / 255);
+  return pixels.map((v) => roundHalfEven(Math.fround(Math.min(1, Math.max(0, v)) * 255)) / 255);
 }
 
 /** top-1 error: the adversarial top-1 is not the true label; top-5 error: the label is not in the top 5. */

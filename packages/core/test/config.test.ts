@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { GradsignError, PipelineConfig, expandAttacks, parsePipelineText, planPipeline } from '../src/index.ts';
+
+const valid = {
+  dataset: { kind: 'fashion-mnist' },
+  model: { kind: 'train' },
+  attacks: [{ methods: ['fgsm', 'bim'], gradients: ['inverse', 'least-likely'], eps: ['8/255', 0.1] }],
+};
+
+describe('pipeline config', () => {
+  it('fills defaults and reads "k/255" fractions', () => {
+    const c = PipelineConfig.parse(valid);
+    expect(c.seed).toBe(0);
+    expect(c.buckets).toEqual({ rule: 'thresholds', thresholds: { high: 0.3, medium: 0.15 }, perBucket: 500 });
+    expect(c.attacks[0]!.eps[0]).toBeCloseTo(8 / 255, 12);
+  });
+
+  it('names the exact path of a bad field', () => {
+    const bad = { ...valid, attacks: [{ ...valid.attacks[0], eps: [0.1, -2] }] };
+    expect(() => parsePipelineText(JSON.stringify(bad), 'pipelines/x.json')).toThrowError(/attacks\[0\]\.eps\[1\]/);
+    const typo = { ...valid, buckets: { perBuckett: 3 } };
+    expect(() => parsePipelineText(JSON.stringify(typo), 'pipelines/x.json')).toThrowError(/buckets/);
+  });
+
+  it('rejects an L∞ ε above 1 and an L2 sweep without alpha and steps', () => {
+    expect(() => parsePipelineText(JSON.stringify({ ...valid, attacks: [{ ...valid.attacks[0], eps: [2] }] }), 'p')).toThrowError(/attacks\[0\]\.eps\[0\].*\(0, 1\]/);
+    expect(() => parsePipelineText(JSON.stringify({ ...valid, attacks: [{ methods: ['bim'], gradients: ['inverse'], eps: [2], norm: 'l2' }] }), 'p')).toThrowError(/alpha.*steps/);
+  });
+
+  it('reports JSON syntax errors as such', () => {
+    const error = (() => {
+      try {
+        parsePipelineText('{"seed": 1,,}', 'pipelines/broken.json');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(GradsignError);
+    expect((error as Error).message).toMatch(/pipelines\/broken\.json is not valid JSON/);
+  });
+
+  it('expands sweeps into uniquely named combinations', () => {
+    const combos = expandAttacks(PipelineConfig.parse(valid).attacks);
+    expect(combos.map((c) => c.id)).toEqual([
+      'fgsm-inverse-eps0.0314', 'fgsm-inverse-eps0.1', 'fgsm-least-likely-eps0.0314', 'fgsm-least-likely-eps0.1',
+      'bim-inverse-eps0.0314', 'bim-inverse-eps0.1', 'bim-least-likely-eps0.0314', 'bim-least-likely-eps0.1',
+    ]);
+    const twice = PipelineConfig.parse({ ...valid, attacks: [valid.attacks[0], valid.attacks[0]] });
+    expect(() => expandAttacks(twice.attacks)).toThrowError(/repeats combination/);
+  });
+
+  it('plans one task per stage and per combination, each depending on what it reads', () => {
+    const tasks = planPipeline('x', PipelineConfig.parse(valid));
+    expect(tasks.map((t) => t.stage).filter((s) => s === 'attacks')).toHaveLength(8);
+    const evaluate = tasks.find((t) => t.key === 'evaluate/bim-inverse-eps0.1')!;
+    expect(evaluate.dependsOn).toEqual(['model', 'bucketing', 'attacks/bim-inverse-eps0.1']);
+    expect(tasks.find((t) => t.key === 'report')!.dependsOn).toHaveLength(3 + 8);
+    // The preprocess task's options do not mention the model: retraining must not re-preprocess.
+    expect(tasks.find((t) => t.key === 'preprocess')!.args.join(' ')).not.toContain('epochs');
+  });
+});
