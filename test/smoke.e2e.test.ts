@@ -57,12 +57,12 @@ describe('pipeline:smoke', () => {
     expectColumns(test, ['id', 'label', 'image']);
     expect(test.numRows).toBe(smoke.dataset.testLimit);
     expect((test.getChild('image')!.at(0) as ArrayLike<number>).length).toBe(28 * 28);
-    expect(test.schema.metadata.get('gradsign.kind')).toBe('images');
+    expect(test.schema.metadata!.get('gradsign.kind')).toBe('images');
 
     const buckets = open('bucketing/buckets.arrow');
     expectColumns(buckets, ['id', 'label', 'bucket', 'confidence', 'top5', 'top5Prob', 'image']);
     expect(buckets.numRows).toBe(3 * smoke.buckets.perBucket);
-    expect(buckets.getChild('bucket')!.toArray().filter((b: string) => b === 'medium')).toHaveLength(smoke.buckets.perBucket);
+    expect(Array.from(buckets.getChild('bucket')!.toArray() as string[]).filter((b) => b === 'medium')).toHaveLength(smoke.buckets.perBucket);
 
     const clean = open('bucketing/clean-predictions.arrow');
     expectColumns(clean, ['id', 'label', 'correct', 'confidence', 'top5', 'top5Prob']);

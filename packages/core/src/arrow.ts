@@ -183,7 +183,29 @@ function rowCount<C extends Record<string, ColumnType>>(
   return rows ?? 0;
 }
 
-/** Writes a whole artifact from an iterable of batches, aborting cleanly on any error. */
+/**
+ * Opens a writer and hands it to `fill`; closes it when `fill` succeeds, aborts it (nothing appears
+ * at `target`) when `fill` throws.
+ */
+export async function withArtifactWriter<C extends Record<string, ColumnType>, M extends z.ZodType, T>(
+  def: ArtifactKind<C, M>,
+  target: string,
+  metadata: z.input<M>,
+  listSizes: Partial<Record<keyof C, number>>,
+  fill: (writer: ArtifactWriter<C>) => Promise<T>,
+): Promise<T> {
+  const writer = await writeArtifact(def, target, metadata, listSizes);
+  try {
+    const result = await fill(writer);
+    await writer.close();
+    return result;
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
+
+/** Writes a whole artifact from an iterable of batches; returns the number of rows. */
 export async function writeArtifactBatches<C extends Record<string, ColumnType>, M extends z.ZodType>(
   def: ArtifactKind<C, M>,
   target: string,
@@ -191,15 +213,10 @@ export async function writeArtifactBatches<C extends Record<string, ColumnType>,
   listSizes: Partial<Record<keyof C, number>>,
   batches: Iterable<Batch<C>> | AsyncIterable<Batch<C>>,
 ): Promise<number> {
-  const writer = await writeArtifact(def, target, metadata, listSizes);
-  try {
+  return withArtifactWriter(def, target, metadata, listSizes, async (writer) => {
     for await (const batch of batches) await writer.write(batch);
-    await writer.close();
     return writer.rowsWritten;
-  } catch (error) {
-    await writer.abort();
-    throw error;
-  }
+  });
 }
 
 export interface ArtifactReader<C extends Record<string, ColumnType>, M extends z.ZodType> {

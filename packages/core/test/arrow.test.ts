@@ -34,7 +34,7 @@ describe('Arrow artifacts', () => {
     const table = tableFromIPC(await readFile(file), { useProxy: false });
     expect(table.numRows).toBe(8);
     expect(Array.from(table.getChild('image')!.at(7) as Uint8Array)).toEqual([28, 29, 30, 31]);
-    expect(JSON.parse(table.schema.metadata.get('gradsign.metadata')!)).toEqual(meta);
+    expect(JSON.parse(table.schema.metadata!.get('gradsign.metadata')!)).toEqual(meta);
   });
 
   it('leaves nothing at the target when writing is aborted', async () => {
@@ -60,7 +60,7 @@ describe('Arrow artifacts', () => {
 
     const images = path.join(dir, 'images2.arrow');
     await writeArtifactBatches(ImagesArtifact, images, meta, { image: 4 }, [batch(0, 3)]);
-    const error = await readArtifact(BucketsArtifact, images).catch((e) => e as GradsignError);
+    const error = (await readArtifact(BucketsArtifact, images).catch((e: unknown) => e)) as GradsignError;
     expect(error.message).toMatch(/expected a gradsign buckets artifact, found a images artifact/);
     expect(error.hint).toMatch(/bucketing stage/);
 

@@ -12,14 +12,15 @@ import {
   TopK,
   concatBatches,
   log,
+  withArtifactWriter,
+  type Batch,
   parseWith,
   readArtifact,
-  writeArtifact,
   writeDirAtomic,
   writeFileAtomic,
   type BucketName,
 } from '@gradsign/core';
-import { loadClassifier, predictTopK, selectBackend } from '@gradsign/core/tf';
+import { loadClassifier, predictTopK, selectBackend, type Classifier } from '@gradsign/core/tf';
 import { errors, perturbationNorms, quantize, summarize, type ImageMetrics } from './metrics.ts';
 import { RowCursor } from './rows.ts';
 
@@ -34,6 +35,53 @@ export const EvaluateStageConfig = z
   })
   .strict();
 
+type MetricsBatch = Batch<typeof MetricsArtifact.columns>;
+
+/** Metrics of one batch of adversarial images against their clean rows (same ids, same order). */
+function measureBatch(
+  classifier: Classifier,
+  images: Float32Array,
+  clean: Batch<typeof BucketsArtifact.columns>,
+  adv: { id: Int32Array; label: Int32Array; target: Int32Array; bucket: string[] },
+  pixels: number,
+): { batch: MetricsBatch; rows: ImageMetrics[] } {
+  const n = adv.id.length;
+  const top = predictTopK(classifier, images, n, TopK, adv.label);
+  const rows: ImageMetrics[] = [];
+  for (let i = 0; i < n; i++) {
+    const cleanPixels = Float32Array.from(clean.image.subarray(i * pixels, (i + 1) * pixels), (v) => v / 255);
+    const e = errors(top.indices.subarray(i * top.k, (i + 1) * top.k), top.k, adv.label[i] as number);
+    const norms = perturbationNorms(images.subarray(i * pixels, (i + 1) * pixels), cleanPixels);
+    rows.push({
+      bucket: adv.bucket[i] as BucketName,
+      top1Error: e.top1,
+      top5Error: e.top5,
+      targetHit: top.indices[i * top.k] === adv.target[i],
+      linf: norms.linf,
+      l2: norms.l2,
+      cleanConfidence: clean.confidence[i] as number,
+      adversarialTrueProb: top.labelProb![i] as number,
+    });
+  }
+  const flag = (f: (m: ImageMetrics) => boolean) => Uint8Array.from(rows, (m) => +f(m));
+  const batch: MetricsBatch = {
+    id: adv.id,
+    label: adv.label,
+    bucket: adv.bucket,
+    target: adv.target,
+    top5: top.indices,
+    top5Prob: top.probs,
+    cleanConfidence: clean.confidence,
+    adversarialTrueProb: Float32Array.from(rows, (m) => m.adversarialTrueProb),
+    top1Error: flag((m) => m.top1Error),
+    top5Error: flag((m) => m.top5Error),
+    targetHit: flag((m) => m.targetHit),
+    linf: Float32Array.from(rows, (m) => m.linf),
+    l2: Float32Array.from(rows, (m) => m.l2),
+  };
+  return { batch, rows };
+}
+
 /** evaluate: adversarial images → per-image metrics.arrow + per-bucket summary.json. */
 export async function evaluate(rawConfig: unknown, attackDir: string, bucketsDir: string, modelDir: string, outDir: string): Promise<EvaluationSummary> {
   const config = parseWith(EvaluateStageConfig, rawConfig, 'evaluate config');
@@ -46,76 +94,32 @@ export async function evaluate(rawConfig: unknown, attackDir: string, bucketsDir
   const clean = new RowCursor(buckets.batches(), { image: pixels, top5: TopK, top5Prob: TopK });
   const rows: ImageMetrics[] = [];
   const progress = new Progress(`evaluate ${attack.id}`, Number.NaN, 'img');
+  let summary: EvaluationSummary | undefined;
   try {
     await writeDirAtomic(outDir, async (tmp) => {
-      const writer = await writeArtifact(MetricsArtifact, path.join(tmp, 'metrics.arrow'), { attack, quantize: config.evaluate.quantize }, { top5: TopK, top5Prob: TopK });
-      try {
+      const meta = { attack, quantize: config.evaluate.quantize };
+      await withArtifactWriter(MetricsArtifact, path.join(tmp, 'metrics.arrow'), meta, { top5: TopK, top5Prob: TopK }, async (writer) => {
         for await (const adv of adversarial.batches()) {
           for (let start = 0; start < adv.id.length; start += config.batchSize) {
             const end = Math.min(adv.id.length, start + config.batchSize);
-            const n = end - start;
-            const ref = concatBatches(BucketsArtifact, await clean.take(n));
-            const ids = adv.id.subarray(start, end);
-            if (ref.id.length !== n || ref.id.some((id, i) => id !== ids[i])) {
+            const ids = adv.id.slice(start, end);
+            const ref = concatBatches(BucketsArtifact, await clean.take(end - start));
+            if (ref.id.length !== ids.length || ref.id.some((id, i) => id !== ids[i])) {
               throw new GradsignError(`${adversarial.path} does not match ${buckets.path} row for row`, {
                 hint: 'the attack ran on other buckets: rerun the attacks stage (npx nx run pipeline:<name>)',
               });
             }
             const raw = adv.image.subarray(start * pixels, end * pixels);
             const images = config.evaluate.quantize ? quantize(raw) : raw;
-            const labels = adv.label.subarray(start, end);
-            const targets = adv.target.subarray(start, end);
-            const top = predictTopK(classifier, images, n, TopK, labels);
-            const out = {
-              top1Error: new Uint8Array(n),
-              top5Error: new Uint8Array(n),
-              targetHit: new Uint8Array(n),
-              linf: new Float32Array(n),
-              l2: new Float32Array(n),
-              adversarialTrueProb: new Float32Array(n),
-            };
-            for (let i = 0; i < n; i++) {
-              const cleanPixels = Float32Array.from(ref.image.subarray(i * pixels, (i + 1) * pixels), (v) => v / 255);
-              const e = errors(top.indices.subarray(i * top.k, (i + 1) * top.k), top.k, labels[i] as number);
-              const norms = perturbationNorms(images.subarray(i * pixels, (i + 1) * pixels), cleanPixels);
-              const m: ImageMetrics = {
-                bucket: adv.bucket[start + i] as BucketName,
-                top1Error: e.top1,
-                top5Error: e.top5,
-                targetHit: top.indices[i * top.k] === targets[i],
-                linf: norms.linf,
-                l2: norms.l2,
-                cleanConfidence: ref.confidence[i] as number,
-                adversarialTrueProb: top.labelProb![i] as number,
-              };
-              rows.push(m);
-              out.top1Error[i] = +m.top1Error;
-              out.top5Error[i] = +m.top5Error;
-              out.targetHit[i] = +m.targetHit;
-              out.linf[i] = m.linf;
-              out.l2[i] = m.l2;
-              out.adversarialTrueProb[i] = m.adversarialTrueProb;
-            }
-            await writer.write({
-              id: ids.slice(),
-              label: labels.slice(),
-              bucket: adv.bucket.slice(start, end),
-              target: targets.slice(),
-              top5: top.indices,
-              top5Prob: top.probs,
-              cleanConfidence: ref.confidence.slice(),
-              ...out,
-            });
-            progress.tick(n);
+            const measured = measureBatch(classifier, images, ref, { id: ids, label: adv.label.slice(start, end), target: adv.target.slice(start, end), bucket: adv.bucket.slice(start, end) }, pixels);
+            rows.push(...measured.rows);
+            await writer.write(measured.batch);
+            progress.tick(ids.length);
           }
         }
-        await writer.close();
-        progress.finish();
-      } catch (error) {
-        await writer.abort();
-        throw error;
-      }
-      const summary: EvaluationSummary = { schemaVersion: 1, attack, quantize: config.evaluate.quantize, buckets: summarize(rows, attack.targeted) };
+      });
+      progress.finish();
+      summary = { schemaVersion: 1, attack, quantize: config.evaluate.quantize, buckets: summarize(rows, attack.targeted) };
       await writeFileAtomic(path.join(tmp, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
       for (const b of summary.buckets) {
         log(`${attack.id} ${b.bucket}: n=${b.n} top-1 error ${(b.top1Error * 100).toFixed(1)}%, top-5 error ${(b.top5Error * 100).toFixed(1)}%`);
@@ -126,5 +130,5 @@ export async function evaluate(rawConfig: unknown, attackDir: string, bucketsDir
     await buckets.close();
     classifier.dispose();
   }
-  return EvaluationSummary.parse(JSON.parse(await (await import('node:fs/promises')).readFile(path.join(outDir, 'summary.json'), 'utf8')));
+  return summary!;
 }
