@@ -158,7 +158,8 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
     stage: 'report',
     key: 'report',
     outDir: dir('report'),
-    dependsOn: ['preprocess', 'model', 'bucketing', ...combos.map((c) => `evaluate/${c.id}`)],
+    // The report reads evaluations, and adversarial images for its example grid.
+    dependsOn: ['preprocess', 'model', 'bucketing', ...combos.flatMap((c) => [`attacks/${c.id}`, `evaluate/${c.id}`])],
     args: [
       '--config', json({ pipeline: name, config, combinations: combos.map((c) => c.id) }),
       '--artifacts', dir(),

@@ -54,7 +54,7 @@ describe('pipeline config', () => {
     expect(tasks.map((t) => t.stage).filter((s) => s === 'attacks')).toHaveLength(8);
     const evaluate = tasks.find((t) => t.key === 'evaluate/bim-inverse-eps0.1')!;
     expect(evaluate.dependsOn).toEqual(['model', 'bucketing', 'attacks/bim-inverse-eps0.1']);
-    expect(tasks.find((t) => t.key === 'report')!.dependsOn).toHaveLength(3 + 8);
+    expect(tasks.find((t) => t.key === 'report')!.dependsOn).toHaveLength(3 + 8 + 8);
     // The preprocess task's options do not mention the model: retraining must not re-preprocess.
     expect(tasks.find((t) => t.key === 'preprocess')!.args.join(' ')).not.toContain('epochs');
   });

@@ -5,7 +5,7 @@ import { markdownTable } from './table.ts';
 await runCli(
   {
     name: 'gradsign-report',
-    summary: "build the Table 1 analog (report.md, table.csv, summary.json) from a pipeline's evaluations",
+    summary: "build the report (report.html, report.md, table.csv, summary.json) from a pipeline's evaluations",
     options: {
       config: { type: 'string', required: true, description: 'stage config: JSON text or file ({"pipeline", "config", "combinations"})' },
       artifacts: { type: 'string', required: true, description: "the pipeline's artifacts directory (artifacts/<pipeline>)" },
@@ -14,6 +14,6 @@ await runCli(
   },
   async ({ config, artifacts, out }) => {
     const summary = await report(await readConfigArg(config), artifacts, out);
-    process.stdout.write(`${markdownTable(summary.rows)}\n\nreport: ${out}/report.md\n`);
+    process.stdout.write(`${markdownTable(summary.rows)}\n\nreport: ${out}/report.html\n`);
   },
 );

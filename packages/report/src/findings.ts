@@ -75,6 +75,11 @@ const errorsOf = (e: ImageErrors, bucket: BucketName, metric: Metric) =>
 
 /** Checks the four findings of the paper's Table 1 on this run's rows and per-image errors. */
 export function checkFindings(rows: ReportRow[], perImage: Map<string, ImageErrors>): Finding[] {
+  return checkFindingsDetailed(rows, perImage).findings;
+}
+
+/** The findings and, for each, every comparison behind its verdict (the report lists them). */
+export function checkFindingsDetailed(rows: ReportRow[], perImage: Map<string, ImageErrors>): { findings: Finding[]; comparisons: Comparison[][] } {
   const combos = [...new Map(rows.map((r) => [r.combination, r])).values()];
   // The same attack with one of method/gradient changed (ε and norm equal): a paired twin.
   const key = (r: Pick<ReportRow, 'method' | 'gradient' | 'eps' | 'norm'>) => `${r.method}|${r.gradient}|${r.eps}|${r.norm}`;
@@ -118,10 +123,20 @@ export function checkFindings(rows: ReportRow[], perImage: Map<string, ImageErro
       }
     }
   }
-  return [
-    finding(1, 'iterative ≥ fast in every cell', 'McNemar, paired', iterativeVsFast),
-    finding(2, 'inverse ≥ least-likely on top-5 error in every bucket', 'McNemar, paired', inverseVsLeastLikely),
-    finding(3, 'error falls from low to medium to high confidence in every row', 'two-proportion z-test', fallsWithConfidence),
-    finding(4, 'top-5 error is well below top-1 error', 'McNemar, paired', top5BelowTop1),
-  ];
+  return {
+    findings: [
+      finding(1, 'iterative ≥ fast in every cell', 'McNemar, paired', iterativeVsFast),
+      finding(2, 'inverse ≥ least-likely on top-5 error in every bucket', 'McNemar, paired', inverseVsLeastLikely),
+      finding(3, 'error falls from low to medium to high confidence in every row', 'two-proportion z-test', fallsWithConfidence),
+      finding(4, 'top-5 error is well below top-1 error', 'McNemar, paired', top5BelowTop1),
+    ],
+    comparisons: [iterativeVsFast, inverseVsLeastLikely, fallsWithConfidence, top5BelowTop1],
+  };
+}
+
+/** Where one comparison stands: in the claimed direction and significant, against and significant, or within noise. */
+export function comparisonStatus(c: Comparison): 'supports' | 'contradicts' | 'noise' {
+  if (c.p < SIGNIFICANCE && c.higher > c.lower) return 'supports';
+  if (c.p < SIGNIFICANCE && c.higher < c.lower) return 'contradicts';
+  return 'noise';
 }

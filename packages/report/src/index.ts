@@ -9,8 +9,9 @@ import {
   writeFileAtomic,
   type ReportRow,
 } from '@gradsign/core';
-import { checkFindings } from './findings.ts';
-import { gatherArtifacts, type RunArtifacts } from './gather.ts';
+import { checkFindingsDetailed, type Comparison } from './findings.ts';
+import { gatherArtifacts, gatherFigureData, type RunArtifacts } from './gather.ts';
+import { renderHtml } from './html.ts';
 import { PAPER, paperCell } from './paper.ts';
 import { wilson } from './stats.ts';
 import { csvTable, markdownTable } from './table.ts';
@@ -21,6 +22,9 @@ export * from './stats.ts';
 export * from './table.ts';
 export * from './paper.ts';
 export * from './gather.ts';
+export * from './format.ts';
+export { renderHtml, type HtmlInput } from './html.ts';
+export * from './export.ts';
 
 export const ReportStageConfig = z
   .object({ pipeline: z.string(), config: PipelineConfig, combinations: z.array(z.string()).min(1) })
@@ -28,6 +32,11 @@ export const ReportStageConfig = z
 export type ReportStageConfig = z.infer<typeof ReportStageConfig>;
 
 export function buildSummary(config: ReportStageConfig, run: RunArtifacts): ReportSummary {
+  return buildSummaryDetailed(config, run).summary;
+}
+
+/** The summary, and the comparisons behind each finding (for report.html). */
+export function buildSummaryDetailed(config: ReportStageConfig, run: RunArtifacts): { summary: ReportSummary; comparisons: Comparison[][] } {
   const rows: ReportRow[] = run.evaluations.flatMap(({ id, summary }) =>
     summary.buckets.map((b) => ({
       combination: id,
@@ -52,10 +61,10 @@ export function buildSummary(config: ReportStageConfig, run: RunArtifacts): Repo
       meanAdversarialTrueProb: b.meanAdversarialTrueProb,
     })),
   );
-  const findings = checkFindings(rows, new Map(run.evaluations.map((e) => [e.id, e.errors])));
+  const { findings, comparisons } = checkFindingsDetailed(rows, new Map(run.evaluations.map((e) => [e.id, e.errors])));
   const b = run.bucketing;
   const dataset = config.config.dataset;
-  return {
+  const summary: ReportSummary = {
     schemaVersion: REPORT_SCHEMA_VERSION,
     pipeline: config.pipeline,
     rows,
@@ -76,14 +85,24 @@ export function buildSummary(config: ReportStageConfig, run: RunArtifacts): Repo
     },
     paper: PAPER,
   };
+  return { summary, comparisons };
 }
 
-/** report: → report.md, table.csv, summary.json (and report.html). Deterministic: no times or dates. */
+/** How many examples of each bucket report.html shows. */
+export const EXAMPLES_PER_BUCKET = 3;
+
+/** report: → report.html, report.md, table.csv, table.md, summary.json. Deterministic: no times or dates. */
 export async function report(rawConfig: unknown, artifactsDir: string, outDir: string): Promise<ReportSummary> {
   const config = parseWith(ReportStageConfig, rawConfig, 'report config');
-  const run = await gatherArtifacts(artifactsDir, config.combinations);
-  const summary = ReportSummary.parse(buildSummary(config, run));
+  const options = { pipeline: config.pipeline };
+  const run = await gatherArtifacts(artifactsDir, config.combinations, options);
+  const built = buildSummaryDetailed(config, run);
+  const summary = ReportSummary.parse(built.summary);
+  const figures = await gatherFigureData(artifactsDir, config.combinations, EXAMPLES_PER_BUCKET, options);
+  const { height, width, channels } = run.bucketing;
+  const html = await renderHtml({ summary, config, comparisons: built.comparisons, figures, image: { height, width, channels } });
   await writeDirAtomic(outDir, async (tmp) => {
+    await writeFileAtomic(path.join(tmp, 'report.html'), html);
     await writeFileAtomic(path.join(tmp, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
     await writeFileAtomic(path.join(tmp, 'table.csv'), csvTable(summary, paperCell));
     await writeFileAtomic(path.join(tmp, 'report.md'), renderMarkdown(summary, config));

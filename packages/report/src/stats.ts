@@ -7,7 +7,8 @@ export function wilson(k: number, n: number, z = 1.959963984540054): [number, nu
   const z2 = z * z;
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+  // At k = 0 (k = n) the bound is exactly 0 (1); rounding would leave ±1e-17 and an interval that misses p.
+  return [k === 0 ? 0 : Math.max(0, centre - half), k === n ? 1 : Math.min(1, centre + half)];
 }
 
 function logChoose(n: number, k: number): number {

@@ -1,0 +1,71 @@
+/** Pixels → PNG (sharp, libvips' encoder; deterministic: no timestamps or text chunks). */
+import sharp from 'sharp';
+
+/** Rounds half to even (banker's rounding), as evaluate's `quantize`, numpy and PyTorch do. */
+export function roundHalfEven(v: number): number {
+  const floor = Math.floor(v);
+  const diff = v - floor;
+  if (diff > 0.5) return floor + 1;
+  if (diff < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * [0,1] floats → 8-bit, clipped, scaled by 255 in float32 (as `(x * 255).round()` on a float32
+ * tensor does) and rounded half to even: exactly the bytes evaluate's `quantize` stands for.
+ */
+export function toBytes(pixels: Float32Array): Uint8Array {
+  const out = new Uint8Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) out[i] = roundHalfEven(Math.fround(Math.min(1, Math.max(0, pixels[i]!)) * 255));
+  return out;
+}
+
+/**
+ * The perturbation made visible: (x′ − x) / (2·scale) + ½, so grey is "unchanged", white +scale,
+ * black −scale. `scale` is ε for L∞ attacks (comparable across images); for other norms the
+ * image's own largest change.
+ */
+export function perturbationBytes(adversarial: Float32Array, clean: Uint8Array, scale?: number): Uint8Array {
+  let s = scale ?? 0;
+  if (!(s > 0)) for (let i = 0; i < adversarial.length; i++) s = Math.max(s, Math.abs(adversarial[i]! - clean[i]! / 255));
+  const out = new Float32Array(adversarial.length);
+  for (let i = 0; i < adversarial.length; i++) out[i] = s > 0 ? (adversarial[i]! - clean[i]! / 255) / (2 * s) + 0.5 : 0.5;
+  return toBytes(out);
+}
+
+export interface PngOptions {
+  /** Nearest-neighbour upscaling factor (small images). */
+  scale?: number;
+  /** Downscale larger images to at most this many pixels on the long side. */
+  maxSize?: number;
+}
+
+/** Encodes HWC 8-bit pixels (1 or 3 channels) as PNG. */
+export async function encodePng(bytes: Uint8Array, height: number, width: number, channels: number, options: PngOptions = {}): Promise<Buffer> {
+  let image = sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+    raw: { width, height, channels: channels as 1 | 3 | 4 },
+  });
+  const scale = options.scale ?? 1;
+  if (scale > 1) image = image.resize(width * scale, height * scale, { kernel: 'nearest' });
+  else if (options.maxSize && Math.max(width, height) > options.maxSize) {
+    image = image.resize(options.maxSize, options.maxSize, { fit: 'inside', kernel: 'lanczos3' });
+  }
+  // One channel stays grey (sharp would otherwise write RGB).
+  if (channels === 1) image = image.toColourspace('b-w');
+  return image.png({ compressionLevel: 9, adaptiveFiltering: false }).toBuffer();
+}
+
+/** Upscale factor that shows an image at about `target` px (small images only), and the long-side cap. */
+export function displayOptions(height: number, width: number, target = 84): PngOptions {
+  const side = Math.max(height, width);
+  return side * 2 <= target ? { scale: Math.max(1, Math.round(target / side)) } : { maxSize: 128 };
+}
+
+export function pngDataUri(png: Buffer): string {
+  return `data:image/png;base64,${png.toString('base64')}`;
+}
+
+/** The size a PNG will show at, from its header. */
+export function pngSize(png: Buffer): { width: number; height: number } {
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
