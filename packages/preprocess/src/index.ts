@@ -28,8 +28,10 @@ export async function preprocess(rawConfig: unknown, outDir: string): Promise<vo
     });
     return;
   }
-  const { preprocessImageFolder } = await import('./image-folder.ts').catch(() => {
-    throw new GradsignError('image folders are not supported by this build', { hint: 'see README' });
+  const { preprocessImageFolder } = await import('./image-folder.ts').catch((error: unknown) => {
+    throw new GradsignError(`image folders need the sharp image library, which failed to load: ${(error as Error).message}`, {
+      hint: 'reinstall the dependencies (npm ci) on this platform; sharp ships prebuilt binaries for Linux, macOS and Windows',
+    });
   });
   await preprocessImageFolder(dataset, config.input, outDir);
 }
