@@ -88,6 +88,10 @@ function stageProject(pipeline, task, names) {
     { dependentTasksOutputFiles: '**/*' },
     { externalDependencies: EXTERNAL[stage] },
   ];
+  if (task.externalInputs?.length) {
+    // Files outside the workspace (dataset, your model): Nx cannot hash them, so fingerprint them.
+    inputs.push({ runtime: ['node', 'packages/nx-plugin/fingerprint.cjs', ...task.externalInputs].map(shellQuote).join(' ') });
+  }
   if (USES_TF.has(stage)) {
     // The backend the task will really use: GPU and wasm results may differ in the last bits.
     inputs.push({ env: 'GRADSIGN_BACKEND' }, { runtime: 'node packages/nx-plugin/resolve-backend.cjs' });

@@ -20,6 +20,19 @@ export interface StageTask {
   dependsOn: string[];
   /** CLI arguments for `packages/<stage>/src/cli.ts`; the config JSON is the only thing hashed besides sources. */
   args: string[];
+  /** Files or folders outside the workspace that the task reads (dataset, user model, label file). */
+  externalInputs?: string[];
+}
+
+/** What the preprocess and model tasks read from disk, beyond their options. */
+function externalInputs(config: PipelineConfig): { preprocess: string[]; model: string[] } {
+  const d = config.dataset;
+  const m = config.model;
+  const present = (...paths: (string | undefined)[]) => paths.filter((p): p is string => Boolean(p));
+  return {
+    preprocess: d.kind === 'fashion-mnist' ? [d.dir] : present(d.dir, d.groundTruth, d.synsetMap, d.labels, m.kind === 'tfjs' ? m.labels : undefined),
+    model: m.kind === 'tfjs' ? present(m.path, m.labels) : [],
+  };
 }
 
 /** Trims ε etc. to 4 decimals for ids: 8/255 → "0.0314". */
@@ -91,6 +104,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
   const dir = (...parts: string[]) => artifactDir(name, ...parts);
   const backend = config.backend;
   const combos = expandAttacks(config.attacks);
+  const external = externalInputs(config);
   const tasks: StageTask[] = [
     {
       stage: 'preprocess',
@@ -98,6 +112,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       outDir: dir('preprocess'),
       dependsOn: [],
       args: ['--config', json({ dataset: datasetWithLabels(config), input: modelInput(config) }), '--out', dir('preprocess')],
+      externalInputs: external.preprocess,
     },
     {
       stage: 'model',
@@ -109,6 +124,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
         '--data', dir('preprocess'),
         '--out', dir('model'),
       ],
+      externalInputs: external.model,
     },
     {
       stage: 'bucketing',
