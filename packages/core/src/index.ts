@@ -9,3 +9,4 @@ export * from './plan.ts';
 export * from './arrow.ts';
 export * from './artifacts.ts';
 export * from './labels.ts';
+export * from './pixels.ts';

@@ -11,6 +11,7 @@ import {
   Progress,
   TopK,
   concatBatches,
+  quantize,
   log,
   withArtifactWriter,
   type Batch,
@@ -21,7 +22,7 @@ import {
   type BucketName,
 } from '@gradsign/core';
 import { loadClassifier, predictTopK, selectBackend, type Classifier } from '@gradsign/core/tf';
-import { errors, perturbationNorms, quantize, summarize, type ImageMetrics } from './metrics.ts';
+import { errors, perturbationNorms, summarize, type ImageMetrics } from './metrics.ts';
 import { RowCursor } from './rows.ts';
 
 export * from './metrics.ts';

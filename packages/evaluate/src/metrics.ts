@@ -1,23 +1,6 @@
 /** Per-image and per-bucket metrics: pure functions, unit-tested. */
 import { BUCKETS, type BucketMetrics, type BucketName } from '@gradsign/core';
 
-/** Rounds half to even (banker's rounding), as numpy and PyTorch do. */
-export function roundHalfEven(v: number): number {
-  const floor = Math.floor(v);
-  const diff = v - floor;
-  if (diff > 0.5) return floor + 1;
-  if (diff < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
-}
-
-/**
- * What saving to an 8-bit image does: [0,1] floats → k/255. The product is rounded to float32
- * first, as `(x * 255).round()` on a float32 tensor does in numpy and PyTorch.
- */
-export function quantize(pixels: Float32Array): Float32Array {
-  return pixels.map((v) => roundHalfEven(Math.fround(Math.min(1, Math.max(0, v)) * 255)) / 255);
-}
-
 /** top-1 error: the adversarial top-1 is not the true label; top-5 error: the label is not in the top 5. */
 export function errors(top: Int32Array, k: number, label: number): { top1: boolean; top5: boolean } {
   return { top1: top[0] !== label, top5: !Array.from(top.subarray(0, Math.min(5, k))).includes(label) };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { errors, perturbationNorms, quantize, roundHalfEven, summarize, type ImageMetrics } from '../src/metrics.ts';
+import { quantize, roundHalfEven } from '@gradsign/core';
+import { errors, perturbationNorms, summarize, type ImageMetrics } from '../src/metrics.ts';
 import { RowCursor } from '../src/rows.ts';
 
 describe('metrics', () => {

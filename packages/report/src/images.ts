@@ -1,24 +1,8 @@
 /** Pixels → PNG (sharp, libvips' encoder; deterministic: no timestamps or text chunks). */
 import sharp from 'sharp';
+import { toBytes } from '@gradsign/core';
 
-/** Rounds half to even (banker's rounding), as evaluate's `quantize`, numpy and PyTorch do. */
-export function roundHalfEven(v: number): number {
-  const floor = Math.floor(v);
-  const diff = v - floor;
-  if (diff > 0.5) return floor + 1;
-  if (diff < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
-}
-
-/**
- * [0,1] floats → 8-bit, clipped, scaled by 255 in float32 (as `(x * 255).round()` on a float32
- * tensor does) and rounded half to even: exactly the bytes evaluate's `quantize` stands for.
- */
-export function toBytes(pixels: Float32Array): Uint8Array {
-  const out = new Uint8Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) out[i] = roundHalfEven(Math.fround(Math.min(1, Math.max(0, pixels[i]!)) * 255));
-  return out;
-}
+export { roundHalfEven, toBytes } from '@gradsign/core';
 
 /**
  * The perturbation made visible: (x′ − x) / (2·scale) + ½, so grey is "unchanged", white +scale,

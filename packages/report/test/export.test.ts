@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdversarialArtifact, GradsignError, readArtifact } from '@gradsign/core';
-import { quantize } from '../../evaluate/src/metrics.ts';
+import { quantize } from '@gradsign/core';
 import { csvField, exportCombination, INDEX_COLUMNS, listCombinations } from '../src/export.ts';
 import { roundHalfEven, toBytes } from '../src/images.ts';
 import { CLASS_NAMES, H, makeFixture, W, type Fixture } from './fixture.ts';
