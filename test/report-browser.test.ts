@@ -23,8 +23,10 @@ const REPORT_DIR = path.join(REPO, 'artifacts/smoke/report');
 const HTML = path.join(REPORT_DIR, 'report.html');
 const SCREENSHOT = path.join(REPO, 'test-results/report-smoke.png');
 const CHROMIUM = '/usr/bin/chromium';
-// Without Debian's Chromium (apt-get install chromium) the browser checks cannot run: say so, skip them.
+// Without Debian's Chromium (apt-get install chromium) the browser checks cannot run: on a
+// developer's machine say so and skip them; in CI (which installs it) that is a failure.
 const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) throw new Error(`${CHROMIUM} not found: .ci/run installs it with apt-get install -y chromium`);
 if (!haveChromium) console.warn(`report-browser.test.ts: ${CHROMIUM} not found, skipping the browser checks (apt-get install chromium)`);
 
 let browser: Browser;
