@@ -64,8 +64,9 @@ describe('incremental reruns', () => {
   it('(d) attacks source changed so that FGSM outputs change → only FGSM\'s evaluation and the report follow', async () => {
     const file = path.join(ws, 'packages/attacks/src/methods/fgsm.ts');
     const source = await readFile(file, 'utf8');
-    expect(source).toContain('gradientStep(ctx, ctx.x0, ctx.eps)');
-    await writeFile(file, source.replace('gradientStep(ctx, ctx.x0, ctx.eps)', 'gradientStep(ctx, ctx.x0, ctx.eps / 2)'));
+    const step = 'gradientStep(ctx, x, ctx.eps)';
+    expect(source).toContain(step);
+    await writeFile(file, source.replace(step, 'gradientStep(ctx, x, ctx.eps / 2)'));
     const run = await runPipeline(ws, P);
     expect(run.executed).toEqual(
       stages('attack-bim-least-likely-eps0.0314', 'attack-fgsm-inverse-eps0.0314', 'evaluate-fgsm-inverse-eps0.0314', 'report'),

@@ -13,8 +13,9 @@ import {
   type ResolvedAttack,
 } from '@gradsign/core';
 import { tf, type Classifier } from '@gradsign/core/tf';
-import type { AttackContext } from './base.ts';
+import { linfBox, type AttackContext } from './base.ts';
 import { METHOD_REGISTRY } from './methods/index.ts';
+import { asAttackModel, type AttackModel, type ForwardPass } from './model.ts';
 import { targetStrategy } from './targets/index.ts';
 
 export interface AttackSpec {
@@ -32,16 +33,16 @@ const bad = (message: string, hint: string) => new GradsignError(message, { hint
 /** Validates an attack against the model and fills in its paper defaults; throws before any work. */
 export function resolveAttack(spec: AttackSpec, numClasses: number, id?: string): ResolvedAttack {
   const norm = spec.norm ?? 'linf';
-  const method = METHOD_REGISTRY[spec.method as Method];
+  const method = Object.hasOwn(METHOD_REGISTRY, spec.method) ? METHOD_REGISTRY[spec.method as Method] : undefined;
   if (!method) throw bad(`unknown attack method "${spec.method}"`, `use one of ${Object.keys(METHOD_REGISTRY).join(', ')}`);
   if (norm !== 'linf' && norm !== 'l2') throw bad(`unknown norm "${norm}"`, 'use "linf" or "l2"');
   if (!(spec.eps > 0) || !Number.isFinite(spec.eps)) throw bad(`ε must be > 0, got ${spec.eps}`, 'ε is in [0,1] pixel units, e.g. 8/255');
   if (norm === 'linf' && spec.eps > 1) throw bad(`an L∞ ε must be at most 1 (pixels are in [0,1]), got ${spec.eps}`, 'e.g. 8/255 ≈ 0.0314');
-  if (spec.alpha !== undefined && !(spec.alpha > 0)) throw bad(`α must be > 0, got ${spec.alpha}`, 'α is the step size in [0,1] pixel units');
+  if (spec.alpha !== undefined && !(spec.alpha > 0 && Number.isFinite(spec.alpha))) throw bad(`α must be > 0, got ${spec.alpha}`, 'α is the step size in [0,1] pixel units');
   if (spec.steps !== undefined && !(Number.isInteger(spec.steps) && spec.steps >= 1)) {
     throw bad(`steps must be a whole number ≥ 1, got ${spec.steps}`, 'or leave it out for the method default');
   }
-  if (spec.momentum !== undefined && !(spec.momentum >= 0)) throw bad(`momentum must be ≥ 0, got ${spec.momentum}`, 'MI-FGSM uses μ = 1.0');
+  if (spec.momentum !== undefined && !(spec.momentum >= 0 && Number.isFinite(spec.momentum))) throw bad(`momentum must be ≥ 0, got ${spec.momentum}`, 'MI-FGSM uses μ = 1.0');
   if (norm === 'l2' && spec.method !== 'fgsm' && (spec.alpha === undefined || spec.steps === undefined)) {
     throw bad(`an L2 ${spec.method} attack needs explicit alpha and steps`, 'add "alpha" and "steps" to the attack (L2 has no paper default)');
   }
@@ -79,44 +80,73 @@ function perImageUniform(ids: Int32Array, seed: number) {
   };
 }
 
-/** Runs one resolved attack on a batch; returns the adversarial images and the gradient's classes. */
+export interface AttackBatchOptions {
+  /** Called after every step with the current images (tests, tracing). */
+  onStep?: (step: number, images: tf.Tensor4D) => void;
+}
+
+/**
+ * Runs one resolved attack on a batch; returns the adversarial images and the gradient's classes.
+ * Every image's result depends on that image, its id and the seed only — not on the batch it is in.
+ */
 export function attackBatch(
-  classifier: Classifier,
+  model: AttackModel | Classifier,
   attack: ResolvedAttack,
   batch: AttackBatch,
   seed: number,
+  options: AttackBatchOptions = {},
 ): { images: Float32Array; targets: Int32Array } {
+  const m = asAttackModel(model);
   const n = batch.ids.length;
-  const strategy = targetStrategy(attack.gradient, classifier.numClasses);
-  const x0 = tf.tensor4d(batch.pixels, [n, classifier.height, classifier.width, classifier.channels]);
+  if (n === 0) return { images: new Float32Array(0), targets: new Int32Array(0) };
+  const strategy = targetStrategy(attack.gradient, m.numClasses);
+  const x0 = tf.tensor4d(batch.pixels, [n, m.height, m.width, m.channels]);
+  // A strategy that reads the clean prediction gets it from a forward pass whose activations the
+  // first gradient then reuses (one forward pass, not two, on the compiled path).
+  let pass: ForwardPass | undefined;
   let cleanLogProbs: Float32Array | undefined;
   if (strategy.needsCleanLogProbs) {
-    const lp = classifier.logProbs(x0);
-    cleanLogProbs = lp.dataSync() as Float32Array;
-    lp.dispose();
+    pass = m.forward(x0);
+    cleanLogProbs = pass.logProbs.dataSync() as Float32Array;
   }
-  const targets = strategy.choose({ ids: batch.ids, labels: batch.labels, top5: batch.top5, numClasses: classifier.numClasses, seed, cleanLogProbs });
+  const targets = strategy.choose({ ids: batch.ids, labels: batch.labels, top5: batch.top5, numClasses: m.numClasses, seed, cleanLogProbs });
   const targetTensor = tf.tensor1d(targets, 'int32');
+  let box: [tf.Tensor4D, tf.Tensor4D] | undefined;
   const ctx: AttackContext = {
-    classifier,
     x0,
-    targets: targetTensor,
     direction: attack.targeted ? -1 : 1,
     eps: attack.eps,
     norm: attack.norm,
+    // Made on first use, possibly inside a method's tidy: kept until the batch is done.
+    box: () => (box ??= linfBox(x0, attack.eps).map((t) => tf.keep(t)) as [tf.Tensor4D, tf.Tensor4D]),
+    gradient(x) {
+      if (pass && x === x0) {
+        const g = pass.backward(targetTensor);
+        pass.dispose();
+        pass = undefined;
+        return g;
+      }
+      return m.lossGradient(x, targetTensor);
+    },
     uniform: perImageUniform(batch.ids, seed),
+    ...(options.onStep ? { onStep: options.onStep } : {}),
   };
-  const method = METHOD_REGISTRY[attack.method];
-  const adversarial = method.perturb(ctx, { steps: attack.steps, alpha: attack.alpha, momentum: attack.momentum });
-  const images = adversarial.dataSync() as Float32Array;
-  adversarial.dispose();
-  x0.dispose();
-  targetTensor.dispose();
-  return { images: Float32Array.from(images), targets };
+  try {
+    const method = METHOD_REGISTRY[attack.method];
+    const adversarial = method.perturb(ctx, { steps: attack.steps, alpha: attack.alpha, momentum: attack.momentum });
+    // dataSync copies out of the wasm heap; on cpu it hands over the backend's own array, which
+    // stays valid after the tensor is disposed.
+    const images = adversarial.dataSync() as Float32Array;
+    adversarial.dispose();
+    return { images, targets };
+  } finally {
+    pass?.dispose();
+    tf.dispose([x0, targetTensor, ...(box ?? [])]);
+  }
 }
 
 /** Fails before any work when the model does not output [batch, classes]. */
-export function checkClassifierOutput(classifier: Classifier): void {
+export function checkClassifierOutput(classifier: Classifier | AttackModel): void {
   const probe = tf.zeros([2, classifier.height, classifier.width, classifier.channels]) as tf.Tensor4D;
   let shape: number[];
   try {

@@ -4,7 +4,6 @@
  * Methods (methods/*.ts) hold only their update rule.
  */
 import { tf } from '@gradsign/core/tf';
-import type { Classifier } from '@gradsign/core/tf';
 import type { Norm } from '@gradsign/core';
 
 /** Per-image L2 norm of a [n, h, w, c] tensor, shaped [n, 1, 1, 1] for broadcasting. */
@@ -26,29 +25,28 @@ export function unitL2(g: tf.Tensor4D): tf.Tensor4D {
 }
 
 export interface AttackContext {
-  readonly classifier: Classifier;
   /** The clean images, [n, h, w, c] in [0,1]. */
   readonly x0: tf.Tensor4D;
-  /** The class whose loss drives the gradient: the true label, or the target. */
-  readonly targets: tf.Tensor1D;
-  /** +1 ascends the loss of `targets` (untargeted, "inverse"); −1 descends it (targeted). */
+  /** +1 ascends the loss of the gradient's class (untargeted, "inverse"); −1 descends it (targeted). */
   readonly direction: 1 | -1;
   readonly eps: number;
   readonly norm: Norm;
+  /** L∞ only, optional: the box [max(x0 − ε, 0), min(x0 + ε, 1)], computed once per batch (kept by the caller). */
+  box?(): [tf.Tensor4D, tf.Tensor4D];
+  /** ∇x Σᵢ −log p(yᵢ | xᵢ) at x, yᵢ the class that drives image i's gradient (fixed per batch). */
+  gradient(x: tf.Tensor4D): tf.Tensor4D;
   /** Per-image uniform numbers in [0,1), seeded by image id (for random starts). */
   uniform(shapePerImage: number): Float32Array;
+  /** Called after every step with the current images (step 1, 2, …); for tests and tracing. */
+  onStep?(step: number, x: tf.Tensor4D): void;
 }
 
-/** ∇x of the summed cross-entropy Σᵢ −log p(targetsᵢ | xᵢ). Summed, so each image's gradient is independent of the batch. */
+/** ∇x of the summed cross-entropy Σᵢ −log p(yᵢ | xᵢ). Summed, so each image's gradient is independent of the batch. */
 export function lossGradient(ctx: AttackContext, x: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const oneHot = tf.oneHot(ctx.targets, ctx.classifier.numClasses).toFloat();
-    const grad = tf.grad((input: tf.Tensor) => tf.neg(tf.sum(tf.mul(ctx.classifier.logProbs(input as tf.Tensor4D), oneHot))));
-    return grad(x) as tf.Tensor4D;
-  });
+  return ctx.gradient(x);
 }
 
-/** The steepest-ascent direction of the norm: sign(g) for L∞, g/‖g‖₂ for L2, times `direction`. */
+/** The steepest-ascent direction of the norm: sign(g) for L∞ (sign(0) = 0), g/‖g‖₂ for L2, times `direction`. */
 export function stepDirection(ctx: AttackContext, g: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const d = ctx.norm === 'linf' ? tf.sign(g) : unitL2(g);
@@ -56,24 +54,39 @@ export function stepDirection(ctx: AttackContext, g: tf.Tensor4D): tf.Tensor4D {
   });
 }
 
+/** The L∞ box [max(x0 − ε, 0), min(x0 + ε, 1)] around the original images. */
+export function linfBox(x0: tf.Tensor4D, eps: number): [tf.Tensor4D, tf.Tensor4D] {
+  return tf.tidy(() => [tf.maximum(tf.sub(x0, eps), 0) as tf.Tensor4D, tf.minimum(tf.add(x0, eps), 1) as tf.Tensor4D]);
+}
+
 /** Projects x onto {x' : ‖x' − x0‖ ≤ ε} ∩ [0,1]; always relative to the original x0. */
 export function project(ctx: AttackContext, x: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
-    let delta = tf.sub(x, ctx.x0) as tf.Tensor4D;
     if (ctx.norm === 'linf') {
-      delta = tf.clipByValue(delta, -ctx.eps, ctx.eps);
-    } else {
-      const scale = tf.minimum(1, tf.div(ctx.eps, tf.maximum(l2Norm(delta), 1e-12)));
-      delta = tf.mul(delta, scale) as tf.Tensor4D;
+      // Clipping to the box is the exact projection: two elementwise ops when the box is precomputed.
+      const [lower, upper] = ctx.box ? ctx.box() : linfBox(ctx.x0, ctx.eps);
+      return tf.minimum(tf.maximum(x, lower), upper) as tf.Tensor4D;
     }
+    let delta = tf.sub(x, ctx.x0) as tf.Tensor4D;
+    const scale = tf.minimum(1, tf.div(ctx.eps, tf.maximum(l2Norm(delta), 1e-12)));
+    delta = tf.mul(delta, scale) as tf.Tensor4D;
     // Clipping to [0,1] only shrinks each |δᵢ| (x0 is in [0,1]), so the ball constraint still holds.
     return tf.clipByValue(tf.add(ctx.x0, delta), 0, 1) as tf.Tensor4D;
   });
 }
 
-/** One signed-gradient step of size `alpha` from x, projected. */
+/** One steepest-ascent step of size `alpha` from x (sign step for L∞), projected. */
 export function gradientStep(ctx: AttackContext, x: tf.Tensor4D, alpha: number): tf.Tensor4D {
-  return tf.tidy(() => project(ctx, tf.add(x, tf.mul(stepDirection(ctx, lossGradient(ctx, x)), alpha)) as tf.Tensor4D));
+  return tf.tidy(() => {
+    const g = lossGradient(ctx, x);
+    const d = ctx.norm === 'linf' ? tf.sign(g) : unitL2(g);
+    // direction folded into the step size: one multiply, and −(α) is exact in float32.
+    const stepped = tf.add(x, tf.mul(d, alpha * ctx.direction)) as tf.Tensor4D;
+    // From x0 with α ≤ ε (FGSM) the ε-box cannot bind: fl(x0 ± fl(α)) lies between fl(x0 ± fl(ε))
+    // and x0 (rounding is monotonic), so clipping to [0,1] is the same projection, in one op.
+    if (ctx.norm === 'linf' && x === ctx.x0 && alpha <= ctx.eps) return tf.clipByValue(stepped, 0, 1) as tf.Tensor4D;
+    return project(ctx, stepped);
+  });
 }
 
 export interface MethodParams {
@@ -91,13 +104,14 @@ export interface AttackMethod {
   perturb(ctx: AttackContext, params: MethodParams): tf.Tensor4D;
 }
 
-/** Repeats `step` `steps` times from `start`, disposing intermediate images. */
-export function iterate(start: tf.Tensor4D, steps: number, step: (x: tf.Tensor4D, i: number) => tf.Tensor4D): tf.Tensor4D {
+/** Repeats `step` `steps` times from `start`, disposing intermediate images; reports each step to ctx.onStep. */
+export function iterate(ctx: AttackContext, start: tf.Tensor4D, steps: number, step: (x: tf.Tensor4D, i: number) => tf.Tensor4D): tf.Tensor4D {
   let x = start;
   for (let i = 0; i < steps; i++) {
     const next = step(x, i);
     if (x !== start) x.dispose();
     x = next;
+    ctx.onStep?.(i + 1, x);
   }
   return x === start ? tf.clone(start) : x;
 }

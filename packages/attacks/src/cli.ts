@@ -9,7 +9,9 @@ await runCli(
       config: {
         type: 'string',
         required: true,
-        description: 'stage config: JSON text or file ({"attack": {"id","method","gradient","eps","norm",...}, "seed", "batchSize", "backend"})',
+        description:
+          'stage config: JSON text or file ({"attack": {"id","method","gradient","eps","norm",...}, "seed", "batchSize", "backend", "workers"}); ' +
+          'GRADSIGN_WORKERS=<n>|auto overrides "workers"',
       },
       buckets: { type: 'string', required: true, description: 'bucketing output directory (buckets.arrow)' },
       model: { type: 'string', required: true, description: 'model directory' },

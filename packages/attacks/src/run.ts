@@ -1,6 +1,9 @@
 /**
  * attacks stage: stream buckets.arrow in record batches, attack each batch, write
- * adversarial.arrow in record batches. Memory is bounded by one batch, not the number of images.
+ * adversarial.arrow in record batches. Memory is bounded by a few batches, not the number of
+ * images. Batches are attacked by a pool of worker threads (one per core on wasm/cpu), two batches
+ * in flight so no worker waits while the main thread reads or writes; the output order and bytes
+ * are those of the single-process path.
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -9,16 +12,20 @@ import {
   AttackCombination,
   Backend,
   BucketsArtifact,
+  GradsignError,
   Progress,
   log,
   parseWith,
   readArtifact,
   writeArtifact,
   writeDirAtomic,
+  type ArtifactReader,
+  type ModelInfo,
   type ResolvedAttack,
 } from '@gradsign/core';
-import { loadClassifier, selectBackend } from '@gradsign/core/tf';
-import { attackBatch, checkClassifierOutput, resolveAttack } from './attack.ts';
+import { readModelInfo } from '@gradsign/core/tf';
+import { resolveAttack } from './attack.ts';
+import { AttackPool, type AttackResult, type WorkersOption } from './parallel/pool.ts';
 
 export const AttackStageConfig = z
   .object({
@@ -26,53 +33,121 @@ export const AttackStageConfig = z
     seed: z.number().int().min(0).default(0),
     batchSize: z.number().int().positive().default(128),
     backend: Backend.default('auto'),
+    /** Worker threads: "auto" (one per core on wasm/cpu), or a number; 1 runs in-process. Results do not depend on it. */
+    workers: z.union([z.literal('auto'), z.number().int().positive()]).default('auto'),
   })
   .strict();
 export type AttackStageConfig = z.infer<typeof AttackStageConfig>;
 
+/** How many batches may be in flight at once (one being attacked, the next queued). */
+const IN_FLIGHT = 2;
+/**
+ * `workers: "auto"` stays in-process below this much work (images × steps × pixels per image):
+ * starting a worker costs about a second, about what the default CNN needs for 3,000–5,000
+ * image-steps on one core.
+ */
+const AUTO_MIN_WORK = 4_000_000;
+
+/**
+ * The worker count to use: GRADSIGN_WORKERS (a number or "auto") overrides the config, so a
+ * machine can be tuned without touching the pipeline file (or the Nx task hash: results do not
+ * depend on it); "auto" stays in-process for small jobs.
+ */
+export function workersFor(configured: WorkersOption, work: number): WorkersOption {
+  const env = process.env.GRADSIGN_WORKERS?.trim();
+  let workers = configured;
+  if (env) {
+    const parsed = env === 'auto' ? 'auto' : Number(env);
+    if (parsed !== 'auto' && !(Number.isInteger(parsed) && parsed >= 1)) {
+      throw new GradsignError(`GRADSIGN_WORKERS must be a whole number ≥ 1 or "auto", got "${env}"`, { hint: 'unset it to use the config\'s workers' });
+    }
+    workers = parsed;
+  }
+  return workers === 'auto' && work < AUTO_MIN_WORK ? 1 : workers;
+}
+
+type BucketsReader = ArtifactReader<typeof BucketsArtifact.columns, typeof BucketsArtifact.metadata>;
+
+async function attackAll(
+  pool: AttackPool,
+  attack: ResolvedAttack,
+  config: AttackStageConfig,
+  info: ModelInfo,
+  buckets: BucketsReader,
+  pixels: number,
+  total: number,
+  outDir: string,
+): Promise<void> {
+  const backend = pool.backend;
+  const { height, width, channels } = info.input;
+  log(
+    `attack ${attack.id}: ${attack.method} ${attack.targeted ? 'targeted' : 'untargeted'} (${attack.gradient}), ε=${attack.eps}, steps=${attack.steps}, ` +
+      `α=${attack.alpha.toPrecision(4)}, backend ${backend}, ${pool.workers === 1 ? 'in-process' : `${pool.workers} workers`}, gradient ${pool.gradientPath}` +
+      (pool.fallbackReason ? ` (${pool.fallbackReason})` : ''),
+  );
+  const progress = new Progress(`attack ${attack.id}`, total, 'img');
+  await writeDirAtomic(outDir, async (tmp) => {
+    const writer = await writeArtifact(
+      AdversarialArtifact,
+      path.join(tmp, 'adversarial.arrow'),
+      { attack, seed: config.seed, backend, height, width, channels, classNames: info.classNames },
+      { image: pixels },
+    );
+    type Job = { result: Promise<AttackResult>; columns: { id: Int32Array; label: Int32Array; bucket: string[] } };
+    const queue: Job[] = [];
+    const drain = async (keep: number) => {
+      while (queue.length > keep) {
+        const job = queue.shift()!;
+        const { images, targets } = await job.result;
+        await writer.write({ ...job.columns, target: targets, image: images });
+        progress.tick(targets.length);
+      }
+    };
+    try {
+      for await (const batch of buckets.batches()) {
+        for (let start = 0; start < batch.id.length; start += config.batchSize) {
+          const end = Math.min(batch.id.length, start + config.batchSize);
+          const source = batch.image.subarray(start * pixels, end * pixels);
+          const clean = new Float32Array(source.length);
+          for (let i = 0; i < source.length; i++) clean[i] = (source[i] as number) / 255;
+          const ids = batch.id.slice(start, end);
+          const labels = batch.label.slice(start, end);
+          const result = pool.run(attack, { ids, labels, top5: batch.top5.slice(start * 5, end * 5), pixels: clean }, config.seed);
+          // Keep a rejection handled while it waits in the queue; drain() rethrows it in order.
+          result.catch(() => undefined);
+          queue.push({ result, columns: { id: ids, label: labels, bucket: batch.bucket.slice(start, end) } });
+          await drain(IN_FLIGHT - 1);
+        }
+      }
+      await drain(0);
+      await writer.close();
+      progress.finish();
+    } catch (error) {
+      await Promise.allSettled(queue.map((job) => job.result));
+      await writer.abort();
+      throw error;
+    }
+  });
+}
+
 export async function runAttackStage(rawConfig: unknown, bucketsDir: string, modelDir: string, outDir: string): Promise<ResolvedAttack> {
   const config = parseWith(AttackStageConfig, rawConfig, 'attack config');
-  const backend = await selectBackend(config.backend);
-  const { classifier, info } = await loadClassifier(modelDir);
-  const attack = resolveAttack(config.attack, classifier.numClasses, config.attack.id);
-  checkClassifierOutput(classifier);
+  // Everything that can be wrong with the attack is reported before any model is loaded.
+  const info = await readModelInfo(modelDir);
+  const attack = resolveAttack(config.attack, info.numClasses, config.attack.id);
   const buckets = await readArtifact(BucketsArtifact, path.join(bucketsDir, 'buckets.arrow'));
-  const pixels = buckets.listSizes.image as number;
-  const total = 3 * buckets.metadata.perBucket;
-  log(`attack ${attack.id}: ${attack.method} ${attack.targeted ? 'targeted' : 'untargeted'} (${attack.gradient}), ε=${attack.eps}, steps=${attack.steps}, α=${attack.alpha.toPrecision(4)}, backend ${backend}`);
-  const progress = new Progress(`attack ${attack.id}`, total, 'img');
   try {
-    await writeDirAtomic(outDir, async (tmp) => {
-      const writer = await writeArtifact(
-        AdversarialArtifact,
-        path.join(tmp, 'adversarial.arrow'),
-        { attack, seed: config.seed, backend, height: classifier.height, width: classifier.width, channels: classifier.channels, classNames: info.classNames },
-        { image: pixels },
-      );
-      try {
-        for await (const batch of buckets.batches()) {
-          for (let start = 0; start < batch.id.length; start += config.batchSize) {
-            const end = Math.min(batch.id.length, start + config.batchSize);
-            const source = batch.image.subarray(start * pixels, end * pixels);
-            const clean = new Float32Array(source.length);
-            for (let i = 0; i < source.length; i++) clean[i] = (source[i] as number) / 255;
-            const ids = batch.id.slice(start, end);
-            const labels = batch.label.slice(start, end);
-            const { images, targets } = attackBatch(classifier, attack, { ids, labels, top5: batch.top5.subarray(start * 5, end * 5), pixels: clean }, config.seed);
-            await writer.write({ id: ids, label: labels, bucket: batch.bucket.slice(start, end), target: targets, image: images });
-            progress.tick(end - start);
-          }
-        }
-        await writer.close();
-        progress.finish();
-      } catch (error) {
-        await writer.abort();
-        throw error;
-      }
-    });
+    const pixels = buckets.listSizes.image as number;
+    const total = 3 * buckets.metadata.perBucket;
+    const workers = workersFor(config.workers, total * attack.steps * pixels);
+    const pool = await AttackPool.create({ source: { kind: 'dir', dir: modelDir }, workers, backend: config.backend });
+    try {
+      await attackAll(pool, attack, config, info, buckets, pixels, total, outDir);
+    } finally {
+      await pool.close();
+    }
   } finally {
     await buckets.close();
-    classifier.dispose();
   }
   return attack;
 }

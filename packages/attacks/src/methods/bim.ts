@@ -19,6 +19,6 @@ export const bim: AttackMethod = {
     return { steps: given.steps ?? kurakinSteps(eps), alpha: given.alpha ?? (norm === 'linf' ? 1 / 255 : Number.NaN) };
   },
   perturb(ctx, { steps, alpha }) {
-    return iterate(ctx.x0, steps, (x) => gradientStep(ctx, x, alpha));
+    return iterate(ctx, ctx.x0, steps, (x) => gradientStep(ctx, x, alpha));
   },
 };

@@ -5,8 +5,10 @@
  *   x' = clip₀¹(x + d·ε·sign(∇x L(x, y)))      d = +1 untargeted (inverse), −1 targeted
  *
  * norm "l2" gives FGM: the step is ε·∇/‖∇‖₂. One step; steps and alpha do not apply (alpha = ε).
+ * (Clipping x + ε·s to [0,1] equals clipping it to the ε-box ∩ [0,1], which is what the shared
+ * step does, so FGSM is BIM with one step of size ε.)
  */
-import { gradientStep, type AttackMethod } from '../base.ts';
+import { gradientStep, iterate, type AttackMethod } from '../base.ts';
 
 export const fgsm: AttackMethod = {
   name: 'fgsm',
@@ -14,6 +16,6 @@ export const fgsm: AttackMethod = {
     return { steps: 1, alpha: eps };
   },
   perturb(ctx) {
-    return gradientStep(ctx, ctx.x0, ctx.eps);
+    return iterate(ctx, ctx.x0, 1, (x) => gradientStep(ctx, x, ctx.eps));
   },
 };

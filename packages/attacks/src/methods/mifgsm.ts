@@ -16,7 +16,7 @@ export const mifgsm: AttackMethod = {
     return { steps, alpha: given.alpha ?? eps / steps, momentum: given.momentum ?? 1.0 };
   },
   perturb(ctx, { steps, alpha, momentum = 1.0 }) {
-    let x = tf.clone(ctx.x0);
+    let x = ctx.x0;
     let g = tf.zerosLike(ctx.x0);
     for (let i = 0; i < steps; i++) {
       const [nextX, nextG] = tf.tidy(() => {
@@ -25,12 +25,13 @@ export const mifgsm: AttackMethod = {
         const stepped = project(ctx, tf.add(x, tf.mul(stepDirection(ctx, accumulated), alpha)) as tf.Tensor4D);
         return [stepped, accumulated];
       });
-      x.dispose();
+      if (x !== ctx.x0) x.dispose();
       g.dispose();
       x = nextX;
       g = nextG;
+      ctx.onStep?.(i + 1, x);
     }
     g.dispose();
-    return x;
+    return x === ctx.x0 ? tf.clone(x) : x;
   },
 };

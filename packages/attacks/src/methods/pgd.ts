@@ -45,7 +45,7 @@ export const pgd: AttackMethod = {
   },
   perturb(ctx, { steps, alpha }) {
     const start = randomStart(ctx);
-    const out = iterate(start, steps, (x) => gradientStep(ctx, x, alpha));
+    const out = iterate(ctx, start, steps, (x) => gradientStep(ctx, x, alpha));
     start.dispose();
     return out;
   },

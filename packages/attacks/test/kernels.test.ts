@@ -1,0 +1,100 @@
+/**
+ * The compiled path's own kernels against plain references: the JS kernels (cpu backend), the
+ * wasm-heap versions, and the WebAssembly SIMD max-pool kernel, on awkward inputs (ties, −0, odd
+ * sizes, a cropped dy, channel counts that are and are not multiples of 4).
+ */
+import { Rng } from '@gradsign/core';
+import { tf } from '@gradsign/core/tf';
+import { describe, expect, test } from 'vitest';
+import { col2imValid4D, padBottomRight4D, reluBackward, reluMaxPool2x2Backward } from '../src/compiled/kernels.ts';
+import { simdKernels, type WasmMemory } from '../src/compiled/simd.ts';
+import { useBackend } from './helpers.ts';
+
+/** ReLU outputs with many ties and zeros (values on a coarse grid), one −0. */
+function reluOutput(shape: [number, number, number, number], seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const v = Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => (rng.next() < 0.3 ? 0 : Math.floor(rng.next() * 4) / 4));
+  v[3] = -0;
+  return v;
+}
+
+/** tfjs's rule: per window the FIRST maximum (scan order) gets dy, through the ReLU (only if > 0). */
+function referencePoolGrad(y: Float32Array, [n, h, w, c]: number[], dy: Float32Array, oh: number, ow: number): Float32Array {
+  const out = new Float32Array(n * 2 * oh * 2 * ow * c);
+  for (let b = 0; b < n; b++)
+    for (let r = 0; r < oh; r++)
+      for (let col = 0; col < ow; col++)
+        for (let k = 0; k < c; k++) {
+          let best = -Infinity;
+          let at = -1;
+          for (const [dr, dc] of [[0, 0], [0, 1], [1, 0], [1, 1]] as const) {
+            const v = y[((b * h + 2 * r + dr) * w + 2 * col + dc) * c + k]!;
+            if (v > best) {
+              best = v;
+              at = ((b * 2 * oh + 2 * r + dr) * 2 * ow + 2 * col + dc) * c + k;
+            }
+          }
+          if (best > 0) out[at] = dy[((b * oh + r) * ow + col) * c + k]!;
+        }
+  return out;
+}
+
+const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => v === b[i] || (v === 0 && b[i] === 0));
+
+test('the SIMD module assembles and instantiates over the wasm backend\'s memory', async () => {
+  await useBackend('wasm');
+  const memory = (tf.backend() as unknown as { wasm: { asm: { memory: WasmMemory } } }).wasm.asm.memory;
+  expect(typeof simdKernels(memory)?.reluMaxPool2x2Grad).toBe('function');
+});
+
+describe.each(['wasm', 'cpu'] as const)('%s backend', (backend) => {
+  test.each([
+    ['c = 8 (SIMD on wasm), odd sizes', [2, 7, 9, 8], 3, 4],
+    ['c = 6 (JS on every backend)', [2, 6, 6, 6], 3, 3],
+    ['c = 4, dy cropped to the first windows', [1, 9, 9, 4], 2, 3],
+  ] as const)('ReluMaxPool2x2Grad: %s', async (_name, shape, oh, ow) => {
+    await useBackend(backend);
+    const y = reluOutput([...shape], 1);
+    const dy = Float32Array.from({ length: shape[0] * oh * ow * shape[3] }, (_, i) => ((i * 7919) % 101) / 50 - 1);
+    const got = tf.tidy(() => {
+      const out = reluMaxPool2x2Backward(tf.tensor4d(dy, [shape[0], oh, ow, shape[3]]), tf.tensor4d(y, [...shape]));
+      expect(out.shape).toEqual([shape[0], 2 * oh, 2 * ow, shape[3]]);
+      return out.dataSync() as Float32Array;
+    });
+    expect(same(got, referencePoolGrad(y, [...shape], dy, oh, ow))).toBe(true);
+  });
+
+  test('ReluGrad: dy where y > 0 (y = −0 and 0 block it)', async () => {
+    await useBackend(backend);
+    const y = new Float32Array([0, -0, 1e-30, 2, 0.5, -3]);
+    const dy = new Float32Array([1, 2, 3, 4, -5, 6]);
+    const got = tf.tidy(() => reluBackward(tf.tensor1d(dy), tf.tensor1d(y)).dataSync());
+    expect(Array.from(got)).toEqual([0, 0, 3, 4, -5, 0]);
+  });
+
+  test('Col2ImValid equals the transposed convolution', async () => {
+    await useBackend(backend);
+    const [n, h, w, co, kh, kw, ci] = [2, 5, 4, 3, 3, 2, 2];
+    const rng = new Rng(4);
+    const dz = tf.tensor4d(Float32Array.from({ length: n * h * w * co }, () => rng.next() - 0.5), [n, h, w, co]);
+    const filter = tf.tensor4d(Float32Array.from({ length: kh * kw * ci * co }, () => rng.next() - 0.5), [kh, kw, ci, co]);
+    const [got, want] = tf.tidy(() => {
+      const cols = tf.matMul(tf.reshape(dz, [n * h * w, co]), tf.transpose(tf.reshape(filter, [kh * kw * ci, co])));
+      const dx = col2imValid4D(tf.reshape(cols, [n, h, w, kh * kw * ci]) as tf.Tensor4D, kh, kw, ci);
+      expect(dx.shape).toEqual([n, h + kh - 1, w + kw - 1, ci]);
+      // A larger output: the extra rows and columns are zero.
+      const big = col2imValid4D(tf.reshape(cols, [n, h, w, kh * kw * ci]) as tf.Tensor4D, kh, kw, ci, h + kh + 1, w + kw);
+      const expectedBig = tf.pad(tf.conv2dTranspose(dz, filter, [n, h + kh - 1, w + kw - 1, ci], 1, 'valid'), [[0, 0], [0, 2], [0, 1], [0, 0]]);
+      const bigDiff = tf.max(tf.abs(tf.sub(big, expectedBig))).dataSync()[0]!;
+      expect(bigDiff).toBeLessThan(1e-6);
+      return [dx.dataSync(), tf.conv2dTranspose(dz, filter, [n, h + kh - 1, w + kw - 1, ci], 1, 'valid').dataSync()];
+    });
+    for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 6);
+  });
+
+  test('PadBottomRight pads with zeros at the bottom and right', async () => {
+    await useBackend(backend);
+    const got = tf.tidy(() => padBottomRight4D(tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 1, 2]), 3, 2).dataSync());
+    expect(Array.from(got)).toEqual([1, 2, 0, 0, 3, 4, 0, 0, 0, 0, 0, 0, 5, 6, 0, 0, 7, 8, 0, 0, 0, 0, 0, 0]);
+  });
+});
