@@ -243,6 +243,8 @@ export const ReportSummary = z.object({
     backend: z.string(),
     seed: z.number().int(),
     quantize: z.boolean(),
+    /** Image files preprocessing skipped (unreadable, corrupt, not an image); null for Fashion-MNIST. */
+    rejected: z.number().int().nullable().default(null),
   }),
   /** The paper's own Table 1 (Inception V3 on ImageNet), kept apart from this run's rows. */
   paper: z.unknown(),

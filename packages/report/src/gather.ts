@@ -106,6 +106,18 @@ export interface RunArtifacts {
   model: ModelInfo;
   bucketing: BucketingMetadata;
   evaluations: EvaluationData[];
+  /** Source files preprocessing could not use (image folders), from preprocess/rejects.json. */
+  rejected: number | null;
+}
+
+/** How many files preprocessing rejected; null when the dataset has no rejects (Fashion-MNIST). */
+async function countRejects(root: string): Promise<number | null> {
+  try {
+    const rejects = JSON.parse(await readFile(path.join(root, 'preprocess', 'rejects.json'), 'utf8')) as unknown[];
+    return Array.isArray(rejects) ? rejects.length : null;
+  } catch {
+    return null;
+  }
 }
 
 async function checkRoot(root: string, options: GatherOptions): Promise<void> {
@@ -139,7 +151,7 @@ export async function gatherArtifacts(root: string, combinations: string[], opti
     }
     evaluations.push({ id, summary, errors });
   }
-  return { model, bucketing, evaluations };
+  return { model, bucketing, evaluations, rejected: await countRejects(root) };
 }
 
 /** One clean image of the example grid. */

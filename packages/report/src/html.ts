@@ -338,7 +338,8 @@ function factsHtml(input: HtmlInput): string {
   const q = s.setup.buckets.qualified;
   const facts: [string, string][] = [
     ['Pipeline', `<code>${esc(s.pipeline)}</code>`],
-    ['Dataset', `${esc(s.setup.dataset)}${s.setup.preset ? ` (preprocessing preset <code>${esc(s.setup.preset)}</code>)` : ''}; input ${input.image.height}×${input.image.width}×${input.image.channels}`],
+    ['Dataset', `${esc(s.setup.dataset)}${s.setup.preset ? ` (preprocessing preset <code>${esc(s.setup.preset)}</code>)` : ''}; input ${input.image.height}×${input.image.width}×${input.image.channels}` +
+      (s.setup.rejected ? `; ${s.setup.rejected} source file(s) rejected as unreadable (preprocess/rejects.json)` : '')],
     ['Model', `${esc(s.setup.model)}; test accuracy ${s.setup.modelAccuracy === null ? 'n/a' : formatPct(s.setup.modelAccuracy)}`],
     ['Clean accuracy', `top-1 ${formatPct(s.setup.cleanAccuracy.top1)}, top-5 ${formatPct(s.setup.cleanAccuracy.top5)} on ${s.setup.cleanAccuracy.n.toLocaleString('en-US')} evaluated images`],
     ['Classes', `${s.setup.numClasses}: ${s.setup.classNames.map((c, i) => `${i} ${esc(c)}`).join(', ')}`],

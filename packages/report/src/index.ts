@@ -82,6 +82,7 @@ export function buildSummaryDetailed(config: ReportStageConfig, run: RunArtifact
       backend: run.model.backend,
       seed: config.config.seed,
       quantize: config.config.evaluate.quantize,
+      rejected: run.rejected,
     },
     paper: PAPER,
   };
