@@ -5,6 +5,7 @@
  * in flight so no worker waits while the main thread reads or writes; the output order and bytes
  * are those of the single-process path.
  */
+import { Checkpoint } from './checkpoint.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import {
@@ -86,27 +87,42 @@ async function attackAll(
       (pool.fallbackReason ? ` (${pool.fallbackReason})` : ''),
   );
   const progress = new Progress(`attack ${attack.id}`, total, 'img');
+  const meta = { attack, seed: config.seed, backend, height, width, channels, classNames: info.classNames };
+  // Everything that decides a batch's bytes: a saved batch is reused only when all of it matches.
+  const identity = { meta, batchSize: config.batchSize, buckets: buckets.metadata, model: info, pixels };
+  const checkpoint = await Checkpoint.open(outDir, identity, meta, pixels);
   await writeDirAtomic(outDir, async (tmp) => {
-    const writer = await writeArtifact(
-      AdversarialArtifact,
-      path.join(tmp, 'adversarial.arrow'),
-      { attack, seed: config.seed, backend, height, width, channels, classNames: info.classNames },
-      { image: pixels },
-    );
-    type Job = { result: Promise<AttackResult>; columns: { id: Int32Array; label: Int32Array; bucket: string[] } };
+    const writer = await writeArtifact(AdversarialArtifact, path.join(tmp, 'adversarial.arrow'), meta, { image: pixels });
+    type Job = { index: number; result: Promise<AttackResult>; columns: { id: Int32Array; label: Int32Array; bucket: string[] } };
     const queue: Job[] = [];
     const drain = async (keep: number) => {
       while (queue.length > keep) {
         const job = queue.shift()!;
         const { images, targets } = await job.result;
-        await writer.write({ ...job.columns, target: targets, image: images });
+        const out = { ...job.columns, target: targets, image: images };
+        await writer.write(out);
+        if (job.index >= checkpoint.saved) await checkpoint.save(job.index, out);
         progress.tick(targets.length);
       }
     };
+    let index = 0;
     try {
       for await (const batch of buckets.batches()) {
-        for (let start = 0; start < batch.id.length; start += config.batchSize) {
+        for (let start = 0; start < batch.id.length; start += config.batchSize, index++) {
           const end = Math.min(batch.id.length, start + config.batchSize);
+          if (index < checkpoint.saved) {
+            const ids = batch.id.slice(start, end);
+            const done = checkpoint.load(index).then((b) => {
+              if (b.id.length !== ids.length || b.id.some((id, i) => id !== ids[i])) {
+                throw new GradsignError(`saved batch ${index} in ${outDir}.partial does not match buckets.arrow`, { hint: `delete ${outDir}.partial and rerun` });
+              }
+              return { images: b.image, targets: b.target };
+            });
+            done.catch(() => undefined);
+            queue.push({ index, result: done, columns: { id: ids, label: batch.label.slice(start, end), bucket: batch.bucket.slice(start, end) } });
+            await drain(IN_FLIGHT - 1);
+            continue;
+          }
           const source = batch.image.subarray(start * pixels, end * pixels);
           const clean = new Float32Array(source.length);
           for (let i = 0; i < source.length; i++) clean[i] = (source[i] as number) / 255;
@@ -115,13 +131,14 @@ async function attackAll(
           const result = pool.run(attack, { ids, labels, top5: batch.top5.slice(start * 5, end * 5), pixels: clean }, config.seed);
           // Keep a rejection handled while it waits in the queue; drain() rethrows it in order.
           result.catch(() => undefined);
-          queue.push({ result, columns: { id: ids, label: labels, bucket: batch.bucket.slice(start, end) } });
+          queue.push({ index, result, columns: { id: ids, label: labels, bucket: batch.bucket.slice(start, end) } });
           await drain(IN_FLIGHT - 1);
         }
       }
       await drain(0);
       await writer.close();
       progress.finish();
+      await checkpoint.remove();
     } catch (error) {
       await Promise.allSettled(queue.map((job) => job.result));
       await writer.abort();

@@ -132,3 +132,58 @@ describe('runAttackStage', () => {
     await expect(readFile(path.join(out, 'adversarial.arrow'))).rejects.toThrow();
   });
 });
+
+describe('resuming an interrupted attack', () => {
+  // Slow enough to kill mid-run: many BIM steps, one image per batch, one process.
+  const slow = { attack: { id: 'bim-inverse-slow', method: 'bim', gradient: 'inverse', eps: 8 / 255, norm: 'linf', steps: 1000 }, seed: 1, backend: 'wasm', batchSize: 1, workers: 1 };
+
+  test('a killed run leaves no output; the rerun reuses finished batches and ends byte-identical', async () => {
+    const { spawn } = await import('node:child_process');
+    const { readdir, stat } = await import('node:fs/promises');
+    const out = path.join(dir, 'resumed');
+    const cli = path.resolve(import.meta.dirname, '../bin/gradsign-attacks.js');
+    const child = spawn(process.execPath, [cli, '--config', JSON.stringify(slow), '--buckets', bucketsDir, '--model', modelDir, '--out', out], { stdio: 'ignore' });
+    // Kill it once two batches are saved.
+    const deadline = Date.now() + 60_000;
+    let saved: string[] = [];
+    while (Date.now() < deadline) {
+      saved = (await readdir(`${out}.partial`).catch(() => [] as string[])).filter((f) => f.startsWith('batch-'));
+      if (saved.length >= 2) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(saved.length).toBeGreaterThanOrEqual(2);
+    expect(saved.length).toBeLessThan(N);
+    await expect(stat(out)).rejects.toThrow(); // no partial artifact where the finished one belongs
+
+    const logs: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (logs.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      await runAttackStage(slow, bucketsDir, modelDir, out);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(logs.join('')).toMatch(/resuming: \d+ batch\(es\) were finished by an interrupted run/);
+    await expect(stat(`${out}.partial`)).rejects.toThrow(); // cleaned up once complete
+
+    const fresh = path.join(dir, 'fresh');
+    await runAttackStage(slow, bucketsDir, modelDir, fresh);
+    const [a, b] = await Promise.all([readFile(path.join(out, 'adversarial.arrow')), readFile(path.join(fresh, 'adversarial.arrow'))]);
+    expect(a.equals(b)).toBe(true);
+  }, 180_000);
+
+  test('saved batches from another configuration are discarded, not reused', async () => {
+    const out = path.join(dir, 'other');
+    const partial = `${out}.partial`;
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(partial, { recursive: true });
+    await writeFile(path.join(partial, 'key'), 'some other configuration');
+    await writeFile(path.join(partial, 'batch-000000.arrow'), 'garbage');
+    await runAttackStage({ attack, seed: 7, backend: 'wasm', workers: 1, batchSize: 4 }, bucketsDir, modelDir, out);
+    const reader = await readArtifact(AdversarialArtifact, path.join(out, 'adversarial.arrow'));
+    expect((await reader.readAll()).id.length).toBe(N);
+    await reader.close();
+  }, 60_000);
+});
