@@ -16,12 +16,15 @@ export type ResolvedBackend = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
 let active: ResolvedBackend | undefined;
 
-/** Which optional native binding is installed, without loading it (cheap; used for task hashing). */
+/** The optional native bindings, in order of preference. */
+const NATIVE_BINDINGS = [
+  ['@tensorflow/tfjs-node-gpu', 'tensorflow-gpu'],
+  ['@tensorflow/tfjs-node', 'tensorflow'],
+] as const;
+
+/** Which optional native binding is installed, without loading it (cheap). */
 export function installedNativeBinding(): 'tensorflow-gpu' | 'tensorflow' | undefined {
-  for (const [pkg, name] of [
-    ['@tensorflow/tfjs-node-gpu', 'tensorflow-gpu'],
-    ['@tensorflow/tfjs-node', 'tensorflow'],
-  ] as const) {
+  for (const [pkg, name] of NATIVE_BINDINGS) {
     try {
       require.resolve(`${pkg}/package.json`);
       return name;
@@ -33,10 +36,7 @@ export function installedNativeBinding(): 'tensorflow-gpu' | 'tensorflow' | unde
 }
 
 async function tryNative(): Promise<ResolvedBackend | undefined> {
-  for (const [pkg, name] of [
-    ['@tensorflow/tfjs-node-gpu', 'tensorflow-gpu'],
-    ['@tensorflow/tfjs-node', 'tensorflow'],
-  ] as const) {
+  for (const [pkg, name] of NATIVE_BINDINGS) {
     try {
       await import(pkg);
       if (await tf.setBackend('tensorflow')) return name;
@@ -88,10 +88,6 @@ export async function selectBackend(requested: Backend = 'auto', options: { quie
   active = chosen;
   if (!options.quiet) log(`backend: ${chosen}${wanted !== 'auto' ? ` (requested ${wanted})` : ''}`);
   return chosen;
-}
-
-export function activeBackend(): ResolvedBackend | undefined {
-  return active;
 }
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
