@@ -3,7 +3,7 @@
  * (what a worker thread receives: plain data that survives structured cloning).
  */
 import { GradsignError, type ModelSpec } from '@gradsign/core';
-import { loadModelDir, makeClassifier, readModelInfo, specOf, tf } from '@gradsign/core/tf';
+import { classifierFromModel, loadModelDir, readModelInfo, specOf, tf } from '@gradsign/core/tf';
 import { compileLayersModel } from './compiled/compile.ts';
 import { attackModelFromClassifier, type AttackModel, type GradientOption } from './model.ts';
 
@@ -57,8 +57,7 @@ export function attackModelFromLayers(model: tf.LayersModel, spec: ModelSpec, nu
     }
     reason = compiled;
   }
-  const raw = (x: tf.Tensor4D) => model.apply(x, { training: false }) as tf.Tensor;
-  return attackModelFromClassifier(makeClassifier(raw, spec, numClasses, dispose), reason);
+  return attackModelFromClassifier(classifierFromModel({ kind: 'layers', model }, spec, numClasses, dispose), reason);
 }
 
 export async function loadAttackModel(source: ModelSource, gradient: GradientOption = 'auto'): Promise<AttackModel> {
@@ -76,6 +75,5 @@ export async function loadAttackModel(source: ModelSource, gradient: GradientOpt
   if (gradient === 'compiled') {
     throw new GradsignError('a graph model cannot use the compiled gradient path', { hint: 'use gradient "auto" or "tf.grad"' });
   }
-  const raw = (x: tf.Tensor4D) => loaded.model.execute(x) as tf.Tensor;
-  return attackModelFromClassifier(makeClassifier(raw, spec, info.numClasses, () => loaded.model.dispose()), 'graph model');
+  return attackModelFromClassifier(classifierFromModel(loaded, spec, info.numClasses), 'graph model');
 }

@@ -7,9 +7,11 @@
  *  - `compiled` (compiled/compile.ts): a chain of standard layers (Conv2D, MaxPooling2D, Dense, ...)
  *    with a hand-written input-gradient backward pass, used when the model allows it.
  *
- * Both compute ∇x Σᵢ −log p(targetᵢ | xᵢ); each image's gradient depends on that image only.
+ * Both compute ∇x Σᵢ −log p(targetᵢ | xᵢ) up to a positive factor per image, from core's
+ * saturation-safe gradient at the logits (core/src/tf/loss-gradient.ts), so confident images keep
+ * an exact direction; each image's gradient depends on that image only.
  */
-import { tf, type Classifier } from '@gradsign/core/tf';
+import { scaledInputGradient, tf, type Classifier } from '@gradsign/core/tf';
 
 /** Which code computes input gradients. `auto`: `compiled` where supported, else `tf.grad`. */
 export type GradientOption = 'auto' | 'compiled' | 'tf.grad';
@@ -19,7 +21,7 @@ export type GradientPath = 'compiled' | 'tf.grad';
 export interface ForwardPass {
   /** Log-probabilities [n, classes] at x (owned by the pass). */
   readonly logProbs: tf.Tensor2D;
-  /** ∇x Σᵢ −log p(targetsᵢ | xᵢ) at the same x (a new tensor, owned by the caller). */
+  /** `lossGradient` at the same x (a new tensor, owned by the caller). */
   backward(targets: tf.Tensor1D): tf.Tensor4D;
   dispose(): void;
 }
@@ -30,35 +32,32 @@ export interface AttackModel {
   readonly channels: number;
   readonly numClasses: number;
   readonly gradientPath: GradientPath;
+  /** What the loss is differentiated from: logits (exact on confident images) or log-probabilities (a softmax inside the model may still saturate). */
+  readonly scoresKind: Classifier['scoresKind'];
   /** Why the compiled path was not used (when it was not). */
   readonly fallbackReason?: string;
   /** Log-probabilities [n, classes] of pixels [n, h, w, c] in [0,1]. */
   logProbs(x: tf.Tensor4D): tf.Tensor2D;
-  /** ∇x Σᵢ −log p(targetsᵢ | xᵢ). */
+  /**
+   * ∇x Σᵢ −log p(targetsᵢ | xᵢ) divided per image by 1 − p(targetsᵢ | xᵢ) (> 0): the direction is
+   * exact even where float32 rounds p to 1, and the scale does not matter to sign, g/‖g‖₂ or g/‖g‖₁.
+   */
   lossGradient(x: tf.Tensor4D, targets: tf.Tensor1D): tf.Tensor4D;
   forward(x: tf.Tensor4D): ForwardPass;
   dispose(): void;
 }
 
-/** Summed cross-entropy of log-probabilities against one-hot targets: Σᵢ −log p(targetᵢ). */
-export function summedCrossEntropy(logProbs: tf.Tensor2D, targets: tf.Tensor1D, numClasses: number): tf.Scalar {
-  return tf.tidy(() => tf.neg(tf.sum(tf.mul(logProbs, tf.oneHot(targets, numClasses).toFloat()))) as tf.Scalar);
-}
-
 /** The `tf.grad` implementation over any Classifier. */
 export function attackModelFromClassifier(classifier: Classifier, fallbackReason?: string): AttackModel {
   const { height, width, channels, numClasses } = classifier;
-  const lossGradient = (x: tf.Tensor4D, targets: tf.Tensor1D) =>
-    tf.tidy(() => {
-      const grad = tf.grad((input: tf.Tensor) => summedCrossEntropy(classifier.logProbs(input as tf.Tensor4D), targets, numClasses));
-      return grad(x) as tf.Tensor4D;
-    });
+  const lossGradient = (x: tf.Tensor4D, targets: tf.Tensor1D) => scaledInputGradient(classifier, x, targets);
   return {
     height,
     width,
     channels,
     numClasses,
     gradientPath: 'tf.grad',
+    scoresKind: classifier.scoresKind,
     ...(fallbackReason !== undefined ? { fallbackReason } : {}),
     logProbs: (x) => classifier.logProbs(x),
     lossGradient,

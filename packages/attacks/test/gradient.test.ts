@@ -105,8 +105,21 @@ const variants: Variant[] = [
 
 const shapeOf = (model: AttackModel, n: number): [number, number, number, number] => [n, model.height, model.width, model.channels];
 
-function gradientOf(model: AttackModel, pixels: Float32Array, n: number, targets: number[]): Float32Array {
-  return tf.tidy(() => model.lossGradient(tf.tensor4d(pixels, shapeOf(model, n)), tf.tensor1d(targets, 'int32')).dataSync() as Float32Array);
+/**
+ * ∇x Σᵢ −log p(targetᵢ | xᵢ): lossGradient returns it divided per image by 1 − p(targetᵢ | xᵢ)
+ * (core's saturation-safe scaling), so multiply that factor back (in float64).
+ */
+function gradientOf(model: AttackModel, pixels: Float32Array, n: number, targets: number[]): Float64Array {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(pixels, shapeOf(model, n));
+    const scaled = model.lossGradient(x, tf.tensor1d(targets, 'int32')).dataSync() as Float32Array;
+    const lp = model.logProbs(x).dataSync() as Float32Array;
+    const size = scaled.length / n;
+    return Float64Array.from(scaled, (g, j) => {
+      const i = Math.floor(j / size);
+      return g * -Math.expm1(lp[i * model.numClasses + targets[i]!]!);
+    });
+  });
 }
 
 /** Forward and backward differences of −log p(target | x) for the first image, at the given coordinates. */
@@ -180,11 +193,16 @@ describe.each(['wasm', 'cpu'] as TestBackend[])('%s backend', (backend) => {
     });
   });
 
-  test('the compiled path reports what it could not compile', () => {
+  test('the compiled path reports what it could not compile, and steps over a final softmax', () => {
     const m = variants[1]!;
-    const compiled = attackModelFromLayers(m.build(), m.spec, m.classes, 'compiled');
+    const softmaxModel = attackModelFromLayers(m.build(), m.spec, m.classes, 'compiled');
+    expect(softmaxModel.fallbackReason).toBeUndefined();
+    expect(softmaxModel.scoresKind).toBe('logits');
+    const tanhModel = tinyCnn(H, W, 1, 4);
+    tanhModel.add(tf.layers.activation({ activation: 'tanh' }));
+    const compiled = attackModelFromLayers(tanhModel, unitSpec(H, W, 1), 4, 'compiled');
     expect(compiled.gradientPath).toBe('compiled');
-    expect(compiled.fallbackReason).toMatch(/compiled up to 7 of 8 layers.*activation "softmax"/);
+    expect(compiled.fallbackReason).toMatch(/compiled up to 7 of 8 layers.*activation "tanh"/);
     const auto = attackModelFromLayers(tf.sequential({ layers: [tf.layers.cropping2D({ inputShape: [H, W, 1], cropping: 1 }), tf.layers.flatten(), tf.layers.dense({ units: 3 })] }), unitSpec(H, W, 1), 3);
     expect(auto.gradientPath).toBe('tf.grad');
     expect(auto.fallbackReason).toMatch(/Cropping2D/);

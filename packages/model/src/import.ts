@@ -21,7 +21,7 @@ import {
   type ModelInfo,
   type TfjsModelConfig,
 } from '@gradsign/core';
-import { makeClassifier, readModelArtifacts, tf, type LoadedModel } from '@gradsign/core/tf';
+import { graphNodes, makeClassifier, readModelArtifacts, tf, type LoadedModel } from '@gradsign/core/tf';
 import type { z } from 'zod';
 import { checkInputGradient, forwardOf, probeOutputShape } from './gradient-check.ts';
 import { checkInputShape, checkOutputShape, declaredOutputShape, modelInputShape } from './model-shapes.ts';
@@ -54,7 +54,7 @@ async function loadModel(artifacts: tf.io.ModelArtifacts, format: 'layers' | 'gr
   const handler: tf.io.IOHandler = { load: async () => artifacts };
   try {
     return format === 'graph'
-      ? { kind: 'graph', model: await tf.loadGraphModel(handler) }
+      ? { kind: 'graph', model: await tf.loadGraphModel(handler), nodes: graphNodes(artifacts) }
       : { kind: 'layers', model: await tf.loadLayersModel(handler) };
   } catch (error) {
     throw new GradsignError(`could not load the ${format} model in ${dir}: ${(error as Error).message}`, {

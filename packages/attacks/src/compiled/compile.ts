@@ -16,11 +16,13 @@
  *   Dense (activation relu|linear, on [n, features]), Flatten, Activation(relu|linear), ReLU
  *   (plain), Dropout-like layers (identity at inference).
  * The model's input normalisation and output handling (logits or probabilities, labelOffset) are
- * core's makeClassifier and normalize, reused as is.
+ * core's makeClassifier and normalize, reused as is; a final softmax is stepped over as core's
+ * classifierFromModel does (its logits feed the attack loss), and the loss gradient at the logits
+ * is core's saturation-safe one.
  */
 import type { ModelSpec } from '@gradsign/core';
-import { makeClassifier, normalize, tf } from '@gradsign/core/tf';
-import { summedCrossEntropy, type AttackModel, type ForwardPass } from '../model.ts';
+import { classifierAttackLoss, finalSoftmaxLayer, logitsBeforeSoftmax, makeClassifier, normalize, tf } from '@gradsign/core/tf';
+import type { AttackModel, ForwardPass } from '../model.ts';
 import { col2imValid4D, padBottomRight4D, reluBackward, reluMaxPool2x2Backward } from './kernels.ts';
 
 type Layer = tf.layers.Layer;
@@ -67,10 +69,10 @@ function uncrop(t: tf.Tensor, shape: readonly number[]): tf.Tensor {
   return padBottomRight4D(t as tf.Tensor4D, shape[1]!, shape[2]!);
 }
 
-/** A Step for one layer, or the reason it cannot be compiled. */
-function compileLayer(layer: Layer): Step | string {
+/** A Step for one layer, or the reason it cannot be compiled; `linear` drops a Dense layer's (softmax) activation. */
+function compileLayer(layer: Layer, linear = false): Step | string {
   const cls = layer.getClassName();
-  const cfg = layer.getConfig() as Config;
+  const cfg: Config = { ...(layer.getConfig() as Config), ...(linear ? { activation: 'linear' } : {}) };
   if (IDENTITY_LAYERS.has(cls)) {
     return { name: cls, reluOutput: false, forward: (x) => x, backward: (dy) => dy };
   }
@@ -232,12 +234,15 @@ export interface CompiledModelOptions {
  * A model whose first layer is already unsupported is not compiled (nothing to gain).
  */
 export function compileLayersModel(model: tf.LayersModel, spec: ModelSpec, options: CompiledModelOptions): AttackModel | string {
-  const chain = chainOf(model);
-  if (typeof chain === 'string') return chain;
+  const fullChain = chainOf(model);
+  if (typeof fullChain === 'string') return fullChain;
+  // A final softmax of a probabilities model is stepped over: the loss takes the logits before it.
+  const softmax = spec.output === 'probabilities' ? finalSoftmaxLayer(model) : undefined;
+  const chain = softmax?.kind === 'activation' ? fullChain.slice(0, -1) : fullChain;
   const steps: Step[] = [];
   let stopReason: string | undefined;
   for (const layer of chain) {
-    const step = compileLayer(layer);
+    const step = compileLayer(layer, layer === softmax?.layer);
     if (typeof step === 'string') {
       stopReason = step;
       break;
@@ -261,13 +266,16 @@ export function compileLayersModel(model: tf.LayersModel, spec: ModelSpec, optio
 
   // The head: the unsupported rest of the model (if any), then core's output handling (logits or
   // probabilities → log-probabilities, labelOffset), exactly as makeClassifier does it for pixels.
+  // The final softmax is already gone: in the suffix or at the end of the chain.
   const head = makeClassifier(
     (t) => {
       let out: tf.Tensor = tf.reshape(t, [t.shape[0], ...bodyDims]);
-      for (const layer of suffix) out = layer.apply(out, { training: false }) as tf.Tensor;
+      for (const layer of suffix) {
+        out = layer === softmax?.layer ? logitsBeforeSoftmax(softmax, out) : (layer.apply(out, { training: false }) as tf.Tensor);
+      }
       return out;
     },
-    { height: 1, width: 1, channels: 1, normalization: 'unit', output: spec.output, labelOffset: spec.labelOffset },
+    { height: 1, width: 1, channels: 1, normalization: 'unit', output: softmax ? 'logits' : spec.output, labelOffset: spec.labelOffset },
     options.numClasses,
   );
   const headInput = (o: tf.Tensor) => tf.reshape(o, [o.shape[0]!, 1, 1, bodySize]) as tf.Tensor4D;
@@ -291,10 +299,7 @@ export function compileLayersModel(model: tf.LayersModel, spec: ModelSpec, optio
         return tf.tidy(() => {
           const out = activations[steps.length]!;
           const o4 = headInput(out);
-          let dy: tf.Tensor = tf.reshape(
-            tf.grad((o: tf.Tensor) => summedCrossEntropy(head.logProbs(o as tf.Tensor4D), targets, options.numClasses))(o4),
-            out.shape,
-          );
+          let dy: tf.Tensor = tf.reshape(tf.grad((o: tf.Tensor) => classifierAttackLoss(head, o as tf.Tensor4D, targets))(o4), out.shape);
           for (let i = steps.length - 1; i >= 0; i--) {
             const step = steps[i]!;
             const y = activations[i + 1]!;
@@ -322,6 +327,7 @@ export function compileLayersModel(model: tf.LayersModel, spec: ModelSpec, optio
     channels: spec.channels,
     numClasses: options.numClasses,
     gradientPath: 'compiled',
+    scoresKind: head.scoresKind,
     ...(stopReason ? { fallbackReason: `compiled up to ${steps.length} of ${chain.length} layers; the rest uses tf.grad (${stopReason})` } : {}),
     logProbs(x) {
       const pass = forward(x);

@@ -14,6 +14,16 @@ export interface Classifier {
   readonly numClasses: number;
   /** Log-probabilities [batch, numClasses] from pixels [batch, h, w, c] in [0,1]; differentiable. */
   logProbs(pixels: tf.Tensor4D): tf.Tensor2D;
+  /**
+   * What the attack loss differentiates: [batch, outputs] over every model output (labelOffset
+   * included), with log p = logSoftmax(scores). Logits where the model gives them or ends in a
+   * softmax we can step over; log-probabilities otherwise (then a saturated softmax inside the
+   * model can still round the gradient away: `scoresKind` says which).
+   */
+  lossScores(pixels: tf.Tensor4D): tf.Tensor2D;
+  readonly scoresKind: 'logits' | 'log-probabilities';
+  /** Output index of class 0. */
+  readonly labelOffset: number;
   dispose(): void;
 }
 
@@ -36,22 +46,30 @@ export function normalize(x: tf.Tensor4D, normalization: Normalization, channels
   return tf.div(tf.sub(x, tf.tensor1d(mean.slice(0, channels))), tf.tensor1d(std.slice(0, channels)));
 }
 
-/** Wraps a forward function `raw(normalizedInput) → outputs` as a Classifier. */
+/** Wraps a forward function `raw(normalizedInput) → outputs` (what `spec.output` says) as a Classifier. */
 export function makeClassifier(
   raw: (input: tf.Tensor4D) => tf.Tensor,
   spec: ModelSpec,
   numClasses: number,
   dispose: () => void = () => undefined,
 ): Classifier {
+  const lossScores = (pixels: tf.Tensor4D) =>
+    tf.tidy(() => {
+      const out = raw(normalize(pixels, spec.normalization, spec.channels)) as tf.Tensor2D;
+      return spec.output === 'logits' ? out : (tf.log(tf.clipByValue(out, 1e-30, 1)) as tf.Tensor2D);
+    });
   return {
     height: spec.height,
     width: spec.width,
     channels: spec.channels,
     numClasses,
+    scoresKind: spec.output === 'logits' ? 'logits' : 'log-probabilities',
+    labelOffset: spec.labelOffset,
+    lossScores,
     logProbs(pixels) {
       return tf.tidy(() => {
-        const out = raw(normalize(pixels, spec.normalization, spec.channels)) as tf.Tensor2D;
-        const logp = spec.output === 'logits' ? tf.logSoftmax(out) : tf.log(tf.clipByValue(out, 1e-30, 1));
+        const scores = lossScores(pixels);
+        const logp = spec.output === 'logits' ? tf.logSoftmax(scores) : scores;
         return spec.labelOffset > 0 || logp.shape[1] !== numClasses
           ? (tf.slice(logp, [0, spec.labelOffset], [-1, numClasses]) as tf.Tensor2D)
           : logp;

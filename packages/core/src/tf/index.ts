@@ -3,3 +3,5 @@ export * from './model-io.ts';
 export * from './classifier.ts';
 export * from './load-classifier.ts';
 export * from './predict.ts';
+export * from './model-forward.ts';
+export * from './loss-gradient.ts';

@@ -1,9 +1,9 @@
-import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelInfo } from '../artifacts.ts';
 import { GradsignError } from '../errors.ts';
-import { makeClassifier, type Classifier } from './classifier.ts';
+import type { Classifier } from './classifier.ts';
+import { classifierFromModel } from './model-forward.ts';
 import { loadModelDir } from './model-io.ts';
 import type { ModelSpec } from '../config.ts';
 
@@ -39,10 +39,5 @@ export function specOf(info: ModelInfo): ModelSpec {
 export async function loadClassifier(dir: string): Promise<{ classifier: Classifier; info: ModelInfo }> {
   const info = await readModelInfo(dir);
   const loaded = await loadModelDir(dir, info.format);
-  const raw =
-    loaded.kind === 'layers'
-      ? (x: tf.Tensor4D) => loaded.model.apply(x, { training: false }) as tf.Tensor
-      : (x: tf.Tensor4D) => loaded.model.execute(x) as tf.Tensor;
-  const classifier = makeClassifier(raw, specOf(info), info.numClasses, () => loaded.model.dispose());
-  return { classifier, info };
+  return { classifier: classifierFromModel(loaded, specOf(info), info.numClasses), info };
 }

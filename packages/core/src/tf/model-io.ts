@@ -83,7 +83,20 @@ export async function readModelArtifacts(dir: string): Promise<{ artifacts: tf.i
   return { artifacts, json };
 }
 
-export type LoadedModel = { kind: 'layers'; model: tf.LayersModel } | { kind: 'graph'; model: tf.GraphModel };
+/** One node of a graph model's GraphDef (model.json's modelTopology.node). */
+export interface GraphNode {
+  name: string;
+  op: string;
+  input?: string[];
+}
+
+export type LoadedModel = { kind: 'layers'; model: tf.LayersModel } | { kind: 'graph'; model: tf.GraphModel; nodes: readonly GraphNode[] };
+
+/** The GraphDef nodes of a graph model's artifacts (empty when the topology has none). */
+export function graphNodes(artifacts: tf.io.ModelArtifacts): GraphNode[] {
+  const node = (artifacts.modelTopology as { node?: unknown } | undefined)?.node;
+  return Array.isArray(node) ? (node as GraphNode[]) : [];
+}
 
 /** Loads a layers or graph model from a directory; `auto` decides by model.json's format. */
 export async function loadModelDir(dir: string, format: 'auto' | 'layers' | 'graph' = 'auto'): Promise<LoadedModel> {
@@ -91,7 +104,7 @@ export async function loadModelDir(dir: string, format: 'auto' | 'layers' | 'gra
   const isGraph = format === 'graph' || (format === 'auto' && json.format === 'graph-model');
   const handler: tf.io.IOHandler = { load: async () => artifacts };
   try {
-    if (isGraph) return { kind: 'graph', model: await tf.loadGraphModel(handler) };
+    if (isGraph) return { kind: 'graph', model: await tf.loadGraphModel(handler), nodes: graphNodes(artifacts) };
     return { kind: 'layers', model: await tf.loadLayersModel(handler) };
   } catch (error) {
     throw new GradsignError(`could not load the ${isGraph ? 'graph' : 'layers'} model in ${dir}: ${(error as Error).message}`, {
