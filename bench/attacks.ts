@@ -270,7 +270,7 @@ export async function run(argv: string[]): Promise<object> {
       bimRuns,
       make: async () => {
         const pool = await AttackPool.create({ source, workers, backend: 'wasm' });
-        return { gradient: pool.gradientPath, run: (a: ResolvedAttack, b: AttackBatch) => pool.run(a, b, 0), close: () => pool.close() };
+        return { gradient: pool.gradients.gradientPath, run: (a: ResolvedAttack, b: AttackBatch) => pool.run(a, b, 0), close: () => pool.close() };
       },
     },
     { backend: 'wasm', workers: 1, gradient: 'compiled', batches, runs, bimRuns, make: inProcess('wasm', 'compiled', artifacts) },

@@ -42,6 +42,9 @@ describe('pipeline:smoke', () => {
     expect(new Set(summary.rows.map((r) => r.gradient))).toEqual(new Set(['inverse', 'least-likely']));
     expect(summary.findings.map((f) => f.id)).toEqual([1, 2, 3, 4]);
     expect(summary.setup.buckets.rule).toBe('quantile');
+    // The saturation-safe loss leaves no image unmoved and no zeros the network does not explain.
+    expect(summary.gradientDiagnostics).toEqual({ lossScores: 'logits', flags: [] });
+    expect(summary.rows.every((r) => r.diagnostics.unperturbed === 0 && r.diagnostics.structuralZeroShare < 1)).toBe(true);
     expect((summary.paper as { errorRates: unknown[] }).errorRates).toHaveLength(4);
     const md = readFileSync(path.join(ws, 'artifacts/smoke/report/report.md'), 'utf8');
     expect(md).toContain('quantile terciles');
@@ -60,7 +63,7 @@ describe('pipeline:smoke', () => {
     expect(test.schema.metadata!.get('gradsign.kind')).toBe('images');
 
     const buckets = open('bucketing/buckets.arrow');
-    expectColumns(buckets, ['id', 'label', 'bucket', 'confidence', 'top5', 'top5Prob', 'image']);
+    expectColumns(buckets, ['id', 'label', 'bucket', 'confidence', 'top5', 'top5Prob', 'structuralZeros', 'image']);
     expect(buckets.numRows).toBe(3 * smoke.buckets.perBucket);
     expect(Array.from(buckets.getChild('bucket')!.toArray() as string[]).filter((b) => b === 'medium')).toHaveLength(smoke.buckets.perBucket);
 
@@ -69,7 +72,7 @@ describe('pipeline:smoke', () => {
     expect(clean.numRows).toBe(smoke.dataset.testLimit);
 
     const adv = open('attacks/bim-inverse-eps0.0314/adversarial.arrow');
-    expectColumns(adv, ['id', 'label', 'bucket', 'target', 'image']);
+    expectColumns(adv, ['id', 'label', 'bucket', 'target', 'zeroGradient', 'image']);
     expect(adv.numRows).toBe(3 * smoke.buckets.perBucket);
     const pixels = adv.getChild('image')!.at(0) as Float32Array;
     expect(pixels).toBeInstanceOf(Float32Array);

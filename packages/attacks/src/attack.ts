@@ -12,7 +12,7 @@ import {
   type Norm,
   type ResolvedAttack,
 } from '@gradsign/core';
-import { tf, type Classifier } from '@gradsign/core/tf';
+import { tf, zeroCounts, type Classifier } from '@gradsign/core/tf';
 import { linfBox, type AttackContext } from './base.ts';
 import { METHOD_REGISTRY } from './methods/index.ts';
 import { asAttackModel, type AttackModel, type ForwardPass } from './model.ts';
@@ -85,9 +85,19 @@ export interface AttackBatchOptions {
   onStep?: (step: number, images: tf.Tensor4D) => void;
 }
 
+/** What one batch's attack gives back, per image. */
+export interface AttackResult {
+  /** The adversarial images, flat NHWC float32 in [0,1]. */
+  images: Float32Array;
+  /** The class whose loss drove the gradient. */
+  targets: Int32Array;
+  /** Pixel values whose gradient was exactly zero at the first step (gradient-masking diagnostic). */
+  zeroGradient: Int32Array;
+}
+
 /**
- * Runs one resolved attack on a batch; returns the adversarial images and the gradient's classes.
- * Every image's result depends on that image, its id and the seed only — not on the batch it is in.
+ * Runs one resolved attack on a batch. Every image's result depends on that image, its id and the
+ * seed only — not on the batch it is in.
  */
 export function attackBatch(
   model: AttackModel | Classifier,
@@ -95,10 +105,10 @@ export function attackBatch(
   batch: AttackBatch,
   seed: number,
   options: AttackBatchOptions = {},
-): { images: Float32Array; targets: Int32Array } {
+): AttackResult {
   const m = asAttackModel(model);
   const n = batch.ids.length;
-  if (n === 0) return { images: new Float32Array(0), targets: new Int32Array(0) };
+  if (n === 0) return { images: new Float32Array(0), targets: new Int32Array(0), zeroGradient: new Int32Array(0) };
   const strategy = targetStrategy(attack.gradient, m.numClasses);
   const x0 = tf.tensor4d(batch.pixels, [n, m.height, m.width, m.channels]);
   // A strategy that reads the clean prediction gets it from a forward pass whose activations the
@@ -112,6 +122,11 @@ export function attackBatch(
   const targets = strategy.choose({ ids: batch.ids, labels: batch.labels, top5: batch.top5, numClasses: m.numClasses, seed, cleanLogProbs });
   const targetTensor = tf.tensor1d(targets, 'int32');
   let box: [tf.Tensor4D, tf.Tensor4D] | undefined;
+  let zeroGradient: Int32Array | undefined;
+  const firstStepGradient = (g: tf.Tensor4D) => {
+    zeroGradient ??= zeroCounts(g);
+    return g;
+  };
   const ctx: AttackContext = {
     x0,
     direction: attack.targeted ? -1 : 1,
@@ -124,9 +139,9 @@ export function attackBatch(
         const g = pass.backward(targetTensor);
         pass.dispose();
         pass = undefined;
-        return g;
+        return firstStepGradient(g);
       }
-      return m.lossGradient(x, targetTensor);
+      return firstStepGradient(m.lossGradient(x, targetTensor));
     },
     uniform: perImageUniform(batch.ids, seed),
     ...(options.onStep ? { onStep: options.onStep } : {}),
@@ -138,7 +153,7 @@ export function attackBatch(
     // stays valid after the tensor is disposed.
     const images = adversarial.dataSync() as Float32Array;
     adversarial.dispose();
-    return { images, targets };
+    return { images, targets, zeroGradient: zeroGradient ?? new Int32Array(n) };
   } finally {
     pass?.dispose();
     tf.dispose([x0, targetTensor, ...(box ?? [])]);

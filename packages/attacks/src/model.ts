@@ -47,6 +47,13 @@ export interface AttackModel {
   dispose(): void;
 }
 
+/** How a model's gradients are computed, as plain data (logged by the stage, sent by workers). */
+export type GradientInfo = Pick<AttackModel, 'gradientPath' | 'fallbackReason' | 'scoresKind'>;
+
+export function gradientInfo(model: AttackModel): GradientInfo {
+  return { gradientPath: model.gradientPath, scoresKind: model.scoresKind, ...(model.fallbackReason !== undefined ? { fallbackReason: model.fallbackReason } : {}) };
+}
+
 /** The `tf.grad` implementation over any Classifier. */
 export function attackModelFromClassifier(classifier: Classifier, fallbackReason?: string): AttackModel {
   const { height, width, channels, numClasses } = classifier;

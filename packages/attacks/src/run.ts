@@ -83,8 +83,9 @@ async function attackAll(
   const { height, width, channels } = info.input;
   log(
     `attack ${attack.id}: ${attack.method} ${attack.targeted ? 'targeted' : 'untargeted'} (${attack.gradient}), ε=${attack.eps}, steps=${attack.steps}, ` +
-      `α=${attack.alpha.toPrecision(4)}, backend ${backend}, ${pool.workers === 1 ? 'in-process' : `${pool.workers} workers`}, gradient ${pool.gradientPath}` +
-      (pool.fallbackReason ? ` (${pool.fallbackReason})` : ''),
+      `α=${attack.alpha.toPrecision(4)}, backend ${backend}, ${pool.workers === 1 ? 'in-process' : `${pool.workers} workers`}, gradient ${pool.gradients.gradientPath}` +
+      (pool.gradients.fallbackReason ? ` (${pool.gradients.fallbackReason})` : '') +
+      (pool.gradients.scoresKind === 'log-probabilities' ? '; loss from log-probabilities (no final softmax to step over: saturation may remain)' : ''),
   );
   const progress = new Progress(`attack ${attack.id}`, total, 'img');
   const meta = { attack, seed: config.seed, backend, height, width, channels, classNames: info.classNames };
@@ -98,8 +99,8 @@ async function attackAll(
     const drain = async (keep: number) => {
       while (queue.length > keep) {
         const job = queue.shift()!;
-        const { images, targets } = await job.result;
-        const out = { ...job.columns, target: targets, image: images };
+        const { images, targets, zeroGradient } = await job.result;
+        const out = { ...job.columns, target: targets, zeroGradient, image: images };
         await writer.write(out);
         if (job.index >= checkpoint.saved) await checkpoint.save(job.index, out);
         progress.tick(targets.length);
@@ -116,7 +117,7 @@ async function attackAll(
               if (b.id.length !== ids.length || b.id.some((id, i) => id !== ids[i])) {
                 throw new GradsignError(`saved batch ${index} in ${outDir}.partial does not match buckets.arrow`, { hint: `delete ${outDir}.partial and rerun` });
               }
-              return { images: b.image, targets: b.target };
+              return { images: b.image, targets: b.target, zeroGradient: b.zeroGradient };
             });
             done.catch(() => undefined);
             queue.push({ index, result: done, columns: { id: ids, label: batch.label.slice(start, end), bucket: batch.bucket.slice(start, end) } });

@@ -73,7 +73,7 @@ describe('worker pool', () => {
   test('2 workers give the bytes of the in-process path, in order', async () => {
     expect(pool.workers).toBe(2);
     expect(local.workers).toBe(1);
-    expect(pool.gradientPath).toBe('compiled');
+    expect(pool.gradients.gradientPath).toBe('compiled');
     const batch = makeBatch(11, PIXELS, CLASSES);
     for (const spec of specs) {
       const attack = resolveAttack(spec, CLASSES);

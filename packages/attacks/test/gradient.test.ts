@@ -110,15 +110,14 @@ const shapeOf = (model: AttackModel, n: number): [number, number, number, number
  * (core's saturation-safe scaling), so multiply that factor back (in float64).
  */
 function gradientOf(model: AttackModel, pixels: Float32Array, n: number, targets: number[]): Float64Array {
-  return tf.tidy(() => {
+  const [scaled, lp] = tf.tidy(() => {
     const x = tf.tensor4d(pixels, shapeOf(model, n));
-    const scaled = model.lossGradient(x, tf.tensor1d(targets, 'int32')).dataSync() as Float32Array;
-    const lp = model.logProbs(x).dataSync() as Float32Array;
-    const size = scaled.length / n;
-    return Float64Array.from(scaled, (g, j) => {
-      const i = Math.floor(j / size);
-      return g * -Math.expm1(lp[i * model.numClasses + targets[i]!]!);
-    });
+    return [model.lossGradient(x, tf.tensor1d(targets, 'int32')).dataSync() as Float32Array, model.logProbs(x).dataSync() as Float32Array];
+  });
+  const size = scaled.length / n;
+  return Float64Array.from(scaled, (g, j) => {
+    const i = Math.floor(j / size);
+    return g * -Math.expm1(lp[i * model.numClasses + targets[i]!]!);
   });
 }
 

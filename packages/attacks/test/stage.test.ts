@@ -52,6 +52,7 @@ beforeAll(async () => {
     confidence: new Float32Array(end - start).fill(0.5),
     top5: top5.slice(start * 5, end * 5),
     top5Prob: new Float32Array((end - start) * 5).fill(0.2),
+    structuralZeros: new Int32Array(end - start),
     image: image.slice(start * 100, end * 100),
   });
   await writeArtifactBatches(

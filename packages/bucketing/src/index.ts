@@ -16,7 +16,7 @@ import {
   type BucketName,
   type BucketingMetadata,
 } from '@gradsign/core';
-import { loadClassifier, selectBackend } from '@gradsign/core/tf';
+import { loadClassifier, pixelsToTensor, selectBackend, structuralZeroCounts, tf, type Classifier } from '@gradsign/core/tf';
 import { assignBucket, quantileThresholds, sampleBuckets, type Candidate, type Thresholds } from './buckets.ts';
 import { predictClean, type CleanRow } from './predict-clean.ts';
 
@@ -91,7 +91,7 @@ export async function bucketing(rawConfig: unknown, dataDir: string, modelDir: s
         cleanAccuracy: clean.accuracy,
         qualified,
       };
-      await writeBuckets(testFile, path.join(tmp, 'buckets.arrow'), meta, sampled, clean.rows, clean.pixels);
+      await writeBuckets(classifier, testFile, path.join(tmp, 'buckets.arrow'), meta, sampled, clean.rows, clean.pixels);
       await writeFileAtomic(path.join(tmp, 'bucketing.json'), JSON.stringify(meta, null, 2) + '\n');
     });
   } finally {
@@ -100,8 +100,12 @@ export async function bucketing(rawConfig: unknown, dataDir: string, modelDir: s
   return meta!;
 }
 
-/** Pass 2: stream the test split again, copy the sampled images, and write them bucket by bucket. */
+/**
+ * Pass 2: stream the test split again, copy the sampled images, and write them bucket by bucket,
+ * each with its structural zero-gradient count (the baseline of the attacks' gradient diagnostics).
+ */
 async function writeBuckets(
+  classifier: Classifier,
   testFile: string,
   out: string,
   meta: BucketingMetadata,
@@ -135,13 +139,16 @@ async function writeBuckets(
           top5.set(r.top5, i * TopK);
           top5Prob.set(r.top5Prob, i * TopK);
         });
+        const id = Int32Array.from(part, (c) => c.id);
+        const structuralZeros = tf.tidy(() => structuralZeroCounts(classifier, pixelsToTensor(image, part.length, classifier), id, meta.seed));
         await writer.write({
-          id: Int32Array.from(part, (c) => c.id),
+          id,
           label: Int32Array.from(part, (c) => rows[c.row]!.label),
           bucket: part.map(() => bucket),
           confidence: Float32Array.from(part, (c) => c.confidence),
           top5,
           top5Prob,
+          structuralZeros,
           image,
         });
       }

@@ -63,7 +63,7 @@ export type BucketingMetadata = z.infer<typeof BucketingMetadata>;
 /** bucketing → `buckets.arrow`: the sampled, correctly classified images the attacks run on. */
 export const BucketsArtifact = defineArtifact({
   kind: 'buckets',
-  version: 1,
+  version: 2,
   producer: 'bucketing',
   columns: {
     id: 'int32',
@@ -72,6 +72,8 @@ export const BucketsArtifact = defineArtifact({
     confidence: 'float32',
     top5: { list: 'int32' },
     top5Prob: { list: 'float32' },
+    /** Pixel values whose gradient is zero for every output at the clean image (ReLU/max-pool zeros). */
+    structuralZeros: 'int32',
     image: { list: 'uint8' },
   },
   metadata: BucketingMetadata,
@@ -87,13 +89,15 @@ export type ResolvedAttack = z.infer<typeof ResolvedAttack>;
 /** attacks → `adversarial.arrow`: float32 adversarial images in [0,1] pixel space. */
 export const AdversarialArtifact = defineArtifact({
   kind: 'adversarial',
-  version: 1,
+  version: 2,
   producer: 'attacks',
   columns: {
     id: 'int32',
     label: 'int32',
     bucket: 'utf8',
     target: 'int32',
+    /** Pixel values whose attack gradient was exactly zero at the first step. */
+    zeroGradient: 'int32',
     image: { list: 'float32' },
   },
   metadata: z.object({
@@ -109,7 +113,7 @@ export const AdversarialArtifact = defineArtifact({
 /** evaluate → `metrics.arrow`: one row per adversarial image. */
 export const MetricsArtifact = defineArtifact({
   kind: 'metrics',
-  version: 1,
+  version: 2,
   producer: 'evaluate',
   columns: {
     id: 'int32',
@@ -126,9 +130,27 @@ export const MetricsArtifact = defineArtifact({
     targetHit: 'bool',
     linf: 'float32',
     l2: 'float32',
+    /** Pixel values with a zero attack gradient at the first step, and structural zeros of the clean image. */
+    zeroGradient: 'int32',
+    structuralZeros: 'int32',
   },
   metadata: z.object({ attack: ResolvedAttack, quantize: z.boolean() }),
 });
+
+/** Per bucket: where the attack gradient was zero, against what the network explains (core/src/tf/gradient-diagnostics.ts). */
+export const GradientDiagnostics = z.object({
+  /** Images the attack left exactly as they were (L∞ = 0). */
+  unperturbed: z.number().int(),
+  /** Mean share of pixel values with a zero gradient at the first step. */
+  zeroGradientShare: z.number(),
+  /** Mean share of structural zeros (zero for every output) at the clean images: what ReLU and max-pool explain. */
+  structuralZeroShare: z.number(),
+  /** Images whose first-step gradient was zero everywhere although the network passes gradient to some pixel. */
+  allZeroGradient: z.number().int(),
+  /** Images with more zero-gradient pixels at the first step than structural zeros. */
+  excessZeroGradient: z.number().int(),
+});
+export type GradientDiagnostics = z.infer<typeof GradientDiagnostics>;
 
 export const BucketMetrics = z.object({
   bucket: BucketName,
@@ -142,12 +164,13 @@ export const BucketMetrics = z.object({
   meanL2: z.number(),
   meanCleanConfidence: z.number(),
   meanAdversarialTrueProb: z.number(),
+  diagnostics: GradientDiagnostics,
 });
 export type BucketMetrics = z.infer<typeof BucketMetrics>;
 
 /** evaluate → `summary.json`: per-bucket aggregates of one combination. */
 export const EvaluationSummary = z.object({
-  schemaVersion: z.literal(1),
+  schemaVersion: z.literal(2),
   attack: ResolvedAttack,
   quantize: z.boolean(),
   buckets: z.array(BucketMetrics),
@@ -169,6 +192,8 @@ export const ModelInfo = z.object({
   testAccuracy: z.number().nullable(),
   backend: z.string(),
   training: z.record(z.string(), z.unknown()).optional(),
+  /** What the attack loss is differentiated from: logits (exact on confident images), or log-probabilities of a model whose softmax could not be stepped over. */
+  lossScores: z.enum(['logits', 'log-probabilities']).default('logits'),
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;
 
@@ -196,6 +221,7 @@ export const ReportRow = z.object({
   meanL2: z.number(),
   meanCleanConfidence: z.number(),
   meanAdversarialTrueProb: z.number(),
+  diagnostics: GradientDiagnostics,
 });
 export type ReportRow = z.infer<typeof ReportRow>;
 
@@ -218,13 +244,19 @@ export const Finding = z.object({
 });
 export type Finding = z.infer<typeof Finding>;
 
-export const REPORT_SCHEMA_VERSION = 1;
+/** A combination × bucket whose gradients look masked (report/src/diagnostics.ts says when). */
+export const GradientFlag = z.object({ combination: z.string(), bucket: BucketName, reason: z.string() });
+export type GradientFlag = z.infer<typeof GradientFlag>;
+
+export const REPORT_SCHEMA_VERSION = 2;
 
 export const ReportSummary = z.object({
   schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
   pipeline: z.string(),
   rows: z.array(ReportRow),
   findings: z.array(Finding),
+  /** Possible gradient masking, and what the loss was differentiated from. */
+  gradientDiagnostics: z.object({ lossScores: ModelInfo.shape.lossScores, flags: z.array(GradientFlag) }),
   setup: z.object({
     dataset: z.string(),
     preset: z.string().nullable(),

@@ -124,7 +124,7 @@ describe('models that end in a softmax are differentiated from their logits', ()
   const spec = { height: 3, width: 3, channels: 3 as const, normalization: 'unit' as const, output: 'probabilities' as const, labelOffset: 0 };
   const x = () => tf.tensor4d(Float32Array.from({ length: 27 }, (_, i) => (i * 7) % 11 / 10), [1, 3, 3, 3]);
 
-  function dense(activation: 'softmax' | 'linear', withSoftmaxLayer: boolean): tf.LayersModel {
+  function dense(activation: 'softmax' | 'linear', withSoftmaxLayer: boolean): tf.Sequential {
     const model = tf.sequential({
       layers: [
         tf.layers.flatten({ inputShape: [3, 3, 3] }),

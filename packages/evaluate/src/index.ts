@@ -43,7 +43,7 @@ function measureBatch(
   classifier: Classifier,
   images: Float32Array,
   clean: Batch<typeof BucketsArtifact.columns>,
-  adv: { id: Int32Array; label: Int32Array; target: Int32Array; bucket: string[] },
+  adv: { id: Int32Array; label: Int32Array; target: Int32Array; bucket: string[]; zeroGradient: Int32Array },
   pixels: number,
 ): { batch: MetricsBatch; rows: ImageMetrics[] } {
   const n = adv.id.length;
@@ -62,6 +62,9 @@ function measureBatch(
       l2: norms.l2,
       cleanConfidence: clean.confidence[i] as number,
       adversarialTrueProb: top.labelProb![i] as number,
+      zeroGradient: adv.zeroGradient[i] as number,
+      structuralZeros: clean.structuralZeros[i] as number,
+      pixels,
     });
   }
   const flag = (f: (m: ImageMetrics) => boolean) => Uint8Array.from(rows, (m) => +f(m));
@@ -79,6 +82,8 @@ function measureBatch(
     targetHit: flag((m) => m.targetHit),
     linf: Float32Array.from(rows, (m) => m.linf),
     l2: Float32Array.from(rows, (m) => m.l2),
+    zeroGradient: adv.zeroGradient,
+    structuralZeros: clean.structuralZeros,
   };
   return { batch, rows };
 }
@@ -112,7 +117,13 @@ export async function evaluate(rawConfig: unknown, attackDir: string, bucketsDir
             }
             const raw = adv.image.subarray(start * pixels, end * pixels);
             const images = config.evaluate.quantize ? quantize(raw) : raw;
-            const measured = measureBatch(classifier, images, ref, { id: ids, label: adv.label.slice(start, end), target: adv.target.slice(start, end), bucket: adv.bucket.slice(start, end) }, pixels);
+            const measured = measureBatch(classifier, images, ref, {
+              id: ids,
+              label: adv.label.slice(start, end),
+              target: adv.target.slice(start, end),
+              bucket: adv.bucket.slice(start, end),
+              zeroGradient: adv.zeroGradient.slice(start, end),
+            }, pixels);
             rows.push(...measured.rows);
             await writer.write(measured.batch);
             progress.tick(ids.length);
@@ -120,10 +131,14 @@ export async function evaluate(rawConfig: unknown, attackDir: string, bucketsDir
         }
       });
       progress.finish();
-      summary = { schemaVersion: 1, attack, quantize: config.evaluate.quantize, buckets: summarize(rows, attack.targeted) };
+      summary = { schemaVersion: 2, attack, quantize: config.evaluate.quantize, buckets: summarize(rows, attack.targeted) };
       await writeFileAtomic(path.join(tmp, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
       for (const b of summary.buckets) {
-        log(`${attack.id} ${b.bucket}: n=${b.n} top-1 error ${(b.top1Error * 100).toFixed(1)}%, top-5 error ${(b.top5Error * 100).toFixed(1)}%`);
+        const d = b.diagnostics;
+        log(
+          `${attack.id} ${b.bucket}: n=${b.n} top-1 error ${(b.top1Error * 100).toFixed(1)}%, top-5 error ${(b.top5Error * 100).toFixed(1)}%; ` +
+            `unperturbed ${d.unperturbed}, zero gradient ${(d.zeroGradientShare * 100).toFixed(2)}% of pixels (structural ${(d.structuralZeroShare * 100).toFixed(2)}%)`,
+        );
       }
     });
   } finally {

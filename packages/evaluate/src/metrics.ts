@@ -26,6 +26,23 @@ export interface ImageMetrics {
   l2: number;
   cleanConfidence: number;
   adversarialTrueProb: number;
+  /** Pixel values with a zero attack gradient at the first step, and structural zeros at the clean image, out of `pixels`. */
+  zeroGradient: number;
+  structuralZeros: number;
+  pixels: number;
+}
+
+/** The gradient diagnostics of one bucket (see BucketMetrics.diagnostics). */
+export function gradientDiagnostics(rows: ImageMetrics[]): BucketMetrics['diagnostics'] {
+  const n = Math.max(1, rows.length);
+  const count = (f: (x: ImageMetrics) => boolean) => rows.filter(f).length;
+  return {
+    unperturbed: count((x) => x.linf === 0),
+    zeroGradientShare: rows.reduce((s, x) => s + x.zeroGradient / x.pixels, 0) / n,
+    structuralZeroShare: rows.reduce((s, x) => s + x.structuralZeros / x.pixels, 0) / n,
+    allZeroGradient: count((x) => x.zeroGradient === x.pixels && x.structuralZeros < x.pixels),
+    excessZeroGradient: count((x) => x.zeroGradient > x.structuralZeros),
+  };
 }
 
 /** Aggregates per bucket, in the order low, medium, high; buckets with no images are omitted. */
@@ -51,6 +68,7 @@ export function summarize(rows: ImageMetrics[], targeted: boolean): BucketMetric
         meanL2: mean((x) => x.l2),
         meanCleanConfidence: mean((x) => x.cleanConfidence),
         meanAdversarialTrueProb: mean((x) => x.adversarialTrueProb),
+        diagnostics: gradientDiagnostics(r),
       },
     ];
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { quantize, roundHalfEven } from '@gradsign/core';
-import { errors, perturbationNorms, summarize, type ImageMetrics } from '../src/metrics.ts';
+import { errors, gradientDiagnostics, perturbationNorms, summarize, type ImageMetrics } from '../src/metrics.ts';
 import { RowCursor } from '../src/rows.ts';
 
 describe('metrics', () => {
@@ -23,12 +23,27 @@ describe('metrics', () => {
 
   it('aggregates per bucket in low, medium, high order', () => {
     const row = (bucket: ImageMetrics['bucket'], top1Error: boolean, top5Error: boolean): ImageMetrics => ({
-      bucket, top1Error, top5Error, targetHit: top1Error, linf: 0.1, l2: 1, cleanConfidence: 0.9, adversarialTrueProb: 0.2,
+      bucket, top1Error, top5Error, targetHit: top1Error, linf: 0.1, l2: 1, cleanConfidence: 0.9, adversarialTrueProb: 0.2, zeroGradient: 10, structuralZeros: 10, pixels: 100,
     });
     const s = summarize([row('high', true, false), row('low', true, true), row('high', false, false), row('low', true, false)], true);
     expect(s.map((b) => b.bucket)).toEqual(['low', 'high']);
     expect(s[0]).toMatchObject({ n: 2, top1Errors: 2, top5Errors: 1, top1Error: 1, top5Error: 0.5, targetSuccess: 1 });
     expect(s[1]).toMatchObject({ n: 2, top1Error: 0.5, top5Error: 0, targetSuccess: 0.5 });
+  });
+
+  it('counts unperturbed images and zero gradients beyond the structural zeros', () => {
+    const row = (linf: number, zeroGradient: number, structuralZeros: number): ImageMetrics => ({
+      bucket: 'high', top1Error: false, top5Error: false, targetHit: false, linf, l2: linf, cleanConfidence: 1, adversarialTrueProb: 1, zeroGradient, structuralZeros, pixels: 100,
+    });
+    const rows = [row(0, 100, 20), row(0.1, 20, 20), row(0.1, 30, 20), row(0, 100, 100)];
+    expect(gradientDiagnostics(rows)).toEqual({
+      unperturbed: 2,
+      zeroGradientShare: (1 + 0.2 + 0.3 + 1) / 4,
+      structuralZeroShare: (0.2 + 0.2 + 0.2 + 1) / 4,
+      // The last image's network passes no gradient at all: structural, not masking.
+      allZeroGradient: 1,
+      excessZeroGradient: 2,
+    });
   });
 });
 

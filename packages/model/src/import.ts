@@ -21,7 +21,7 @@ import {
   type ModelInfo,
   type TfjsModelConfig,
 } from '@gradsign/core';
-import { graphNodes, makeClassifier, readModelArtifacts, tf, type LoadedModel } from '@gradsign/core/tf';
+import { classifierFromModel, graphNodes, readModelArtifacts, tf, type LoadedModel } from '@gradsign/core/tf';
 import type { z } from 'zod';
 import { checkInputGradient, forwardOf, probeOutputShape } from './gradient-check.ts';
 import { checkInputShape, checkOutputShape, declaredOutputShape, modelInputShape } from './model-shapes.ts';
@@ -137,7 +137,10 @@ export async function importModel(config: TfjsModel, dataDir: string, outDir: st
     // 2. One forward pass (graph models rarely declare their output shape), then one input gradient.
     const input: [number, number, number] = [spec.height, spec.width, spec.channels];
     const outputs = checkOutputShape(probeOutputShape(forward, input, dir, backend), spec, labels.length, config.labels, dir);
-    const classifier = makeClassifier(forward, spec, labels.length);
+    const classifier = classifierFromModel(loaded, spec, labels.length, () => undefined);
+    if (classifier.scoresKind === 'log-probabilities') {
+      log(`warning: the model in ${dir} outputs probabilities, but not through a final softmax gradsign can step over: attacks differentiate log-probabilities, and on very confident images a float32 softmax inside the model may still round the gradient away`);
+    }
     const probe = await probeImage(dataDir, input);
     // The runner-up class: the least likely one can sit below the 1e-30 floor of a softmax output
     // (zero gradient), and the top one saturates on a confident model.
@@ -159,6 +162,7 @@ export async function importModel(config: TfjsModel, dataDir: string, outDir: st
         normalization: spec.normalization,
         output: spec.output,
         labelOffset: spec.labelOffset,
+        lossScores: classifier.scoresKind,
         numClasses: labels.length,
         classNames: labels.map((l) => l.name),
         testAccuracy: null,

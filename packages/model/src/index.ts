@@ -37,6 +37,7 @@ export async function buildModel(rawConfig: unknown, dataDir: string, outDir: st
     input: { height: meta.height, width: meta.width, channels: meta.channels },
     normalization: 'unit',
     output: 'logits',
+    lossScores: 'logits',
     labelOffset: 0,
     numClasses: meta.classNames.length,
     classNames: meta.classNames,

@@ -21,6 +21,7 @@ import {
 import type { ExampleAttack, ExampleImage, FigureData } from './gather.ts';
 import { displayOptions, encodePng, perturbationBytes, pngDataUri, pngSize, toBytes } from './images.ts';
 import { paperCell, paperName } from './paper.ts';
+import { DIAGNOSTICS_HEADER, diagnosticsCells, diagnosticsSummary, flagReasons, PGD_SHARE_TOLERANCE } from './diagnostics.ts';
 import { BUCKET_COLORS, curvesSpec, histogramSpec, renderSvg, shiftSpec } from './plots.ts';
 import type { ReportStageConfig } from './index.ts';
 
@@ -122,6 +123,7 @@ summary{cursor:pointer;color:var(--accent);font-size:13px}
 table.cmp{font-size:12.5px;margin-top:6px}
 table.cmp th,table.cmp td{padding:2px 8px;border-bottom:1px solid #eef0f2;text-align:right}
 table.cmp th:first-child,table.cmp td:first-child{text-align:left}
+table.cmp tr.flagged td{background:#fff4e5}table.cmp.diagnostics td:last-child{text-align:left;color:#9a6700}
 table.cmp tr.supports td:last-child{color:#1a7f37;font-weight:600}table.cmp tr.contradicts td:last-child{color:#cf222e;font-weight:600}
 figure.plot{margin:12px 0 6px}
 figure.plot svg{max-width:100%;height:auto;display:block}
@@ -332,6 +334,21 @@ function iterativeSteps(combos: ReportRow[]): string {
   return [...settings].map(([k, methods]) => `${esc(k)} (${esc([...new Set(methods)].join(', '))})`).join('; ');
 }
 
+/** Where attack gradients were zero, per combination × bucket; flagged rows are marked. */
+function diagnosticsHtml(s: ReportSummary): string {
+  const flagged = new Set(s.gradientDiagnostics.flags.map((f) => `${f.combination}|${f.bucket}`));
+  const body = s.rows
+    .map((r) => {
+      const flag = flagged.has(`${r.combination}|${r.bucket}`);
+      const cells = diagnosticsCells(r).map((c, i) => (i < 2 ? `<td>${esc(c)}</td>` : `<td class="num">${esc(c)}</td>`));
+      return `<tr${flag ? ' class="flagged"' : ''} data-combination="${esc(r.combination)}" data-bucket="${r.bucket}">${cells.join('')}<td>${flag ? '⚠ ' + esc(flagReasons(r).join('; ')) : ''}</td></tr>`;
+    })
+    .join('');
+  return `<p>${esc(diagnosticsSummary(s))}</p>
+<p class="note">ReLU and max-pool networks have exact zero gradients: a pixel whose every path to the output passes a ReLU that is off has none for any loss. The <b>structural zeros</b> are those of the clean image for a random output direction; a cell is flagged when an image's first-step gradient is zero everywhere, or has zeros beyond the structural ones (for PGD, whose first step is at a random start: a share more than ${formatPct(PGD_SHARE_TOLERANCE)} above).</p>
+<details${s.gradientDiagnostics.flags.length ? ' open' : ''}><summary>per combination and bucket</summary><div class="scroll"><table class="cmp diagnostics" id="gradient-diagnostics"><thead><tr>${[...DIAGNOSTICS_HEADER, 'flag'].map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body}</tbody></table></div></details>`;
+}
+
 function factsHtml(input: HtmlInput): string {
   const { summary: s, config } = input;
   const combos = [...new Map(s.rows.map((r) => [r.combination, r])).values()];
@@ -395,6 +412,7 @@ ${table1(s)}
 <p class="note">${esc(s.setup.buckets.perBucket)} images per bucket here; the paper used 500 per bucket with Inception V3 on ImageNet (1,000 classes), we use ${esc(s.setup.model)} on ${esc(s.setup.dataset)} (${s.setup.numClasses} classes). Downloads: <a href="summary.json">summary.json</a>, <a href="table.csv">table.csv</a>, <a href="report.md">report.md</a>.</p>`,
     ],
     ['findings', "The paper's findings on this run", findingsHtml(s, input.comparisons)],
+    ['gradients', 'Gradient diagnostics', diagnosticsHtml(s)],
     [
       'curves',
       'Error against ε',

@@ -9,6 +9,7 @@ import {
   writeFileAtomic,
   type ReportRow,
 } from '@gradsign/core';
+import { gradientFlags } from './diagnostics.ts';
 import { checkFindingsDetailed, type Comparison } from './findings.ts';
 import { gatherArtifacts, gatherFigureData, type RunArtifacts } from './gather.ts';
 import { renderHtml } from './html.ts';
@@ -17,6 +18,7 @@ import { wilson } from './stats.ts';
 import { csvTable, markdownTable } from './table.ts';
 import { renderMarkdown } from './markdown.ts';
 
+export * from './diagnostics.ts';
 export * from './findings.ts';
 export * from './stats.ts';
 export * from './table.ts';
@@ -59,6 +61,7 @@ export function buildSummaryDetailed(config: ReportStageConfig, run: RunArtifact
       meanL2: b.meanL2,
       meanCleanConfidence: b.meanCleanConfidence,
       meanAdversarialTrueProb: b.meanAdversarialTrueProb,
+      diagnostics: b.diagnostics,
     })),
   );
   const { findings, comparisons } = checkFindingsDetailed(rows, new Map(run.evaluations.map((e) => [e.id, e.errors])));
@@ -69,6 +72,7 @@ export function buildSummaryDetailed(config: ReportStageConfig, run: RunArtifact
     pipeline: config.pipeline,
     rows,
     findings,
+    gradientDiagnostics: { lossScores: run.model.lossScores, flags: gradientFlags(rows) },
     setup: {
       dataset: dataset.kind === 'fashion-mnist' ? 'Fashion-MNIST (test split)' : `image folder ${dataset.dir}`,
       preset: dataset.kind === 'image-folder' ? dataset.preset : null,

@@ -1,5 +1,6 @@
 import type { ReportSummary } from '@gradsign/core';
 import type { ReportStageConfig } from './index.ts';
+import { DIAGNOSTICS_HEADER, diagnosticsCells, diagnosticsSummary } from './diagnostics.ts';
 import { markdownTable, paperMarkdownTable } from './table.ts';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -38,6 +39,14 @@ export function renderMarkdown(s: ReportSummary, config: ReportStageConfig): str
     '## The paper\'s findings on this run',
     '',
     ...s.findings.map((f) => `${f.id}. **${f.claim}** — ${f.verdict.toUpperCase()}. ${f.detail}.`),
+    '',
+    '## Gradient diagnostics',
+    '',
+    diagnosticsSummary(s),
+    '',
+    `| ${DIAGNOSTICS_HEADER.join(' | ')} |`,
+    `| ${DIAGNOSTICS_HEADER.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`,
+    ...s.rows.map((r) => `| ${diagnosticsCells(r).join(' | ')} |`),
     '',
   ];
   return lines.join('\n');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BUCKETS, type BucketName, type ReportRow } from '@gradsign/core';
 import { checkFindings, checkFindingsDetailed, comparisonStatus, type ImageErrors } from '../src/findings.ts';
 import { wilson } from '../src/stats.ts';
+import { NO_DIAGNOSTICS } from './fixture.ts';
 
 type Rates = Record<BucketName, [top1: number, top5: number]>;
 
@@ -24,7 +25,7 @@ function build(combos: { method: string; gradient: string; rates: Rates }[], n =
       rows.push({
         combination: id, method: c.method, gradient: c.gradient, eps: 8 / 255, norm: 'linf', steps: 1, alpha: 8 / 255, bucket, n,
         top1Errors: k1, top5Errors: k5, top1Error: k1 / n, top5Error: k5 / n, top1ErrorCI: wilson(k1, n), top5ErrorCI: wilson(k5, n),
-        targetSuccess: null, meanLinf: 8 / 255, meanL2: 1, meanCleanConfidence: 0.5, meanAdversarialTrueProb: 0.2,
+        targetSuccess: null, meanLinf: 8 / 255, meanL2: 1, meanCleanConfidence: 0.5, meanAdversarialTrueProb: 0.2, diagnostics: NO_DIAGNOSTICS,
       });
     });
     perImage.set(id, errors);

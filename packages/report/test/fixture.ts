@@ -15,14 +15,16 @@ import {
   MetricsArtifact,
   PipelineConfig,
   writeArtifactBatches,
-  type BucketMetrics,
   type BucketName,
   type EvaluationSummary,
   type ModelInfo,
   type ResolvedAttack,
 } from '@gradsign/core';
+import { summarize } from '../../evaluate/src/metrics.ts';
 
 export const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+/** Gradient diagnostics of a cell with nothing to flag. */
+export const NO_DIAGNOSTICS = { unperturbed: 0, zeroGradientShare: 0.1, structuralZeroShare: 0.1, allZeroGradient: 0, excessZeroGradient: 0 };
 export const H = 4;
 export const W = 5;
 
@@ -76,6 +78,8 @@ export async function makeFixture(root: string, options: { eps?: string[]; perBu
     ids[b] = ids[b].slice(0, perBucket);
   }
   const sampled = BUCKETS.flatMap((b) => ids[b].map((id) => ({ ...clean[id]!, bucket: b })));
+  const firstHighId = ids.high[0]!;
+  const structuralZerosOf = (id: number) => Math.floor(H * W * 0.3 * hash01(id, 11));
   const pixels = (id: number) => Uint8Array.from({ length: H * W }, (_, i) => Math.round(255 * hash01(id, i, 7)));
   const top5Of = (label: number) => Int32Array.from([label, (label + 1) % 10, (label + 2) % 10, (label + 3) % 10, (label + 4) % 10]);
 
@@ -87,6 +91,7 @@ export async function makeFixture(root: string, options: { eps?: string[]; perBu
     input: { height: H, width: W, channels: 1 },
     normalization: 'unit',
     output: 'logits',
+    lossScores: 'logits',
     labelOffset: 0,
     numClasses: 10,
     classNames: CLASS_NAMES,
@@ -130,6 +135,7 @@ export async function makeFixture(root: string, options: { eps?: string[]; perBu
       confidence: Float32Array.from(sampled.map((s) => s.confidence)),
       top5: Int32Array.from(sampled.flatMap((s) => [...top5Of(s.label)])),
       top5Prob: Float32Array.from(sampled.flatMap((s) => [s.confidence, 0.05, 0.04, 0.03, 0.02])),
+      structuralZeros: Int32Array.from(sampled.map((s) => structuralZerosOf(s.id))),
       image: Uint8Array.from(sampled.flatMap((s) => [...pixels(s.id)])),
     },
   ]);
@@ -148,15 +154,19 @@ export async function makeFixture(root: string, options: { eps?: string[]; perBu
       const p1 = 0.4 + 0.5 * hash01(s.id, ci, 3);
       const trueProb = top1Error ? (top5Error ? 0.001 : (1 - p1) / 2) : p1;
       const clean01 = pixels(s.id);
-      const adv = Float32Array.from(clean01, (v, i) => Math.min(1, Math.max(0, v / 255 + (hash01(s.id, i, ci) < 0.5 ? -combo.eps : combo.eps))));
+      // The first combination's first high-confidence image: an all-zero gradient, left unperturbed.
+      const masked = ci === 0 && s.id === firstHighId;
+      const adv = Float32Array.from(clean01, (v, i) => (masked ? v / 255 : Math.min(1, Math.max(0, v / 255 + (hash01(s.id, i, ci) < 0.5 ? -combo.eps : combo.eps)))));
+      const structuralZeros = structuralZerosOf(s.id);
+      const zeroGradient = masked ? H * W : structuralZeros;
       let linf = 0;
       let sq = 0;
       adv.forEach((v, i) => {
-        const d = v - clean01[i]! / 255;
+        const d = v - Math.fround(clean01[i]! / 255); // float32 clean pixels, as evaluate compares them
         linf = Math.max(linf, Math.abs(d));
         sq += d * d;
       });
-      return { ...s, top1Error, top5Error, target, top5, top5Prob: Float32Array.from([p1, (1 - p1) / 2, 0.05, 0.03, 0.01]), trueProb, adv, linf, l2: Math.sqrt(sq), targetHit: attack.targeted && predicted === target };
+      return { ...s, top1Error, top5Error, target, top5, top5Prob: Float32Array.from([p1, (1 - p1) / 2, 0.05, 0.03, 0.01]), trueProb, adv, linf, l2: Math.sqrt(sq), targetHit: attack.targeted && predicted === target, zeroGradient, structuralZeros };
     });
     await writeArtifactBatches(
       AdversarialArtifact,
@@ -169,6 +179,7 @@ export async function makeFixture(root: string, options: { eps?: string[]; perBu
           label: Int32Array.from(rows.map((r) => r.label)),
           bucket: rows.map((r) => r.bucket),
           target: Int32Array.from(rows.map((r) => r.target)),
+          zeroGradient: Int32Array.from(rows.map((r) => r.zeroGradient)),
           image: Float32Array.from(rows.flatMap((r) => [...r.adv])),
         },
       ],
@@ -193,29 +204,17 @@ export async function makeFixture(root: string, options: { eps?: string[]; perBu
           targetHit: Uint8Array.from(rows.map((r) => (r.targetHit ? 1 : 0))),
           linf: Float32Array.from(rows.map((r) => r.linf)),
           l2: Float32Array.from(rows.map((r) => r.l2)),
+          zeroGradient: Int32Array.from(rows.map((r) => r.zeroGradient)),
+          structuralZeros: Int32Array.from(rows.map((r) => r.structuralZeros)),
         },
       ],
     );
-    const buckets: BucketMetrics[] = BUCKETS.map((bucket) => {
-      const r = rows.filter((x) => x.bucket === bucket);
-      const mean = (f: (x: (typeof r)[number]) => number) => r.reduce((s, x) => s + f(x), 0) / r.length;
-      const top1Errors = r.filter((x) => x.top1Error).length;
-      const top5Errors = r.filter((x) => x.top5Error).length;
-      return {
-        bucket,
-        n: r.length,
-        top1Errors,
-        top5Errors,
-        top1Error: top1Errors / r.length,
-        top5Error: top5Errors / r.length,
-        targetSuccess: attack.targeted ? r.filter((x) => x.targetHit).length / r.length : null,
-        meanLinf: mean((x) => x.linf),
-        meanL2: mean((x) => x.l2),
-        meanCleanConfidence: mean((x) => x.confidence),
-        meanAdversarialTrueProb: mean((x) => x.trueProb),
-      };
-    });
-    const summary: EvaluationSummary = { schemaVersion: 1, attack, quantize: false, buckets };
+    // The evaluate stage's own aggregation, so the fixture cannot drift from it.
+    const buckets = summarize(
+      rows.map((r) => ({ ...r, cleanConfidence: r.confidence, adversarialTrueProb: r.trueProb, pixels: H * W })),
+      attack.targeted,
+    );
+    const summary: EvaluationSummary = { schemaVersion: 2, attack, quantize: false, buckets };
     await writeFile(path.join(root, 'evaluate', combo.id, 'summary.json'), JSON.stringify(summary, null, 2));
   }
   return { root, config: { pipeline, config: raw, combinations: combos.map((c) => c.id) }, ids };

@@ -4,6 +4,7 @@ import { BUCKETS, type ReportRow } from '@gradsign/core';
 import { curvesSpec, histogramSpec, renderSvg, shiftSpec, textWidth } from '../src/plots.ts';
 import { formatDelta, formatEps, formatInterval, formatPct, seriesKey, seriesLabel } from '../src/format.ts';
 import { wilson } from '../src/stats.ts';
+import { NO_DIAGNOSTICS } from './fixture.ts';
 
 function rows(eps: number[]): ReportRow[] {
   return eps.flatMap((e, i) =>
@@ -12,7 +13,7 @@ function rows(eps: number[]): ReportRow[] {
       return {
         combination: `bim-inverse-eps${Number(e.toFixed(4))}`, method: 'bim', gradient: 'inverse', eps: e, norm: 'linf', steps: 10, alpha: 1 / 255, bucket,
         n: 20, top1Errors: k1, top5Errors: 1, top1Error: k1 / 20, top5Error: 0.05, top1ErrorCI: wilson(k1, 20), top5ErrorCI: wilson(1, 20),
-        targetSuccess: null, meanLinf: e, meanL2: 1, meanCleanConfidence: 0.5 + 0.2 * b, meanAdversarialTrueProb: 0.3,
+        targetSuccess: null, meanLinf: e, meanL2: 1, meanCleanConfidence: 0.5 + 0.2 * b, meanAdversarialTrueProb: 0.3, diagnostics: NO_DIAGNOSTICS,
       };
     }),
   );

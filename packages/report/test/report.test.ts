@@ -69,6 +69,19 @@ describe('report.html', () => {
     expect(html.match(/data-paper="/g)).toHaveLength(24);
   });
 
+  it('flags the one image whose gradient was all zero, and nothing else', async () => {
+    const masked = fx.config.combinations[0]!;
+    expect(summary.gradientDiagnostics.lossScores).toBe('logits');
+    expect(summary.gradientDiagnostics.flags).toEqual([{ combination: masked, bucket: 'high', reason: expect.stringMatching(/^1 image with an all-zero gradient/) }]);
+    const cell = summary.rows.find((r) => r.combination === masked && r.bucket === 'high')!;
+    expect(cell.diagnostics).toMatchObject({ unperturbed: 1, allZeroGradient: 1, excessZeroGradient: 1 });
+    expect(summary.rows.filter((r) => r !== cell).every((r) => r.diagnostics.unperturbed === 0 && r.diagnostics.excessZeroGradient === 0)).toBe(true);
+    expect(html).toMatch(new RegExp(`<tr class="flagged" data-combination="${masked}" data-bucket="high">`));
+    expect(html.match(/<tr class="flagged"/g)).toHaveLength(1);
+    const md = await readFile(path.join(tmp, 'out1', 'report.md'), 'utf8');
+    expect(md).toMatch(/## Gradient diagnostics\n\nThe attack loss was differentiated from the logits.*1 attacked image was left unperturbed.*Possible gradient masking in 1 cell/);
+  });
+
   it('marks the four findings with their verdicts', () => {
     for (const f of summary.findings) {
       expect(html).toContain(`data-finding="${f.id}" data-verdict="${f.verdict}"`);
@@ -145,7 +158,7 @@ describe('bad input', () => {
     const file = path.join(f.root, 'evaluate', id, 'summary.json');
     const old = JSON.parse(await readFile(file, 'utf8'));
     await writeFile(file, JSON.stringify({ ...old, schemaVersion: 0 }));
-    await expectError(report(f.config, f.root, path.join(tmp, 'o')), /has schema version 0; this gradsign reads version 1/, /another gradsign version: rerun the evaluate stage/);
+    await expectError(report(f.config, f.root, path.join(tmp, 'o')), /has schema version 0; this gradsign reads version 2/, /another gradsign version: rerun the evaluate stage/);
   });
 
   it('names a truncated JSON file', async () => {
@@ -165,8 +178,8 @@ describe('bad input', () => {
     const file = path.join(tmp, 'out1', 'summary.json');
     expect((await readReportSummary(file)).rows).toHaveLength(24);
     const old = path.join(tmp, 'old-summary.json');
-    await writeFile(old, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), schemaVersion: 2 }));
-    await expectError(readReportSummary(old, { pipeline: 'fixture' }), /report summary .* has schema version 2; this gradsign reads version 1/, /rerun the report stage .*pipeline:fixture/);
+    await writeFile(old, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), schemaVersion: 1 }));
+    await expectError(readReportSummary(old, { pipeline: 'fixture' }), /report summary .* has schema version 1; this gradsign reads version 2/, /rerun the report stage .*pipeline:fixture/);
   });
 
   it('names a missing bucketing artifact', async () => {

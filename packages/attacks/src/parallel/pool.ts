@@ -11,9 +11,9 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { GradsignError, type Backend, type ResolvedAttack } from '@gradsign/core';
 import { selectBackend } from '@gradsign/core/tf';
-import { attackBatch, checkClassifierOutput, type AttackBatch } from '../attack.ts';
+import { attackBatch, checkClassifierOutput, type AttackBatch, type AttackResult } from '../attack.ts';
 import { loadAttackModel, type ModelSource } from '../load.ts';
-import type { AttackModel, GradientOption, GradientPath } from '../model.ts';
+import { gradientInfo, type AttackModel, type GradientInfo, type GradientOption } from '../model.ts';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol.ts';
 
 export type WorkersOption = number | 'auto';
@@ -27,10 +27,7 @@ export interface PoolOptions {
   gradient?: GradientOption;
 }
 
-export interface AttackResult {
-  images: Float32Array;
-  targets: Int32Array;
-}
+export type { AttackResult };
 
 const MAX_AUTO_WORKERS = 8;
 
@@ -93,7 +90,7 @@ class WorkerHandle {
         const task = message.id !== undefined ? this.pending.get(message.id) : undefined;
         if (!task) return;
         this.pending.delete(message.id!);
-        if (message.type === 'result') task.resolve({ images: message.images, targets: message.targets });
+        if (message.type === 'result') task.resolve({ images: message.images, targets: message.targets, zeroGradient: message.zeroGradient });
         else if (message.type === 'error') task.reject(revive(message.error));
       });
       const fail = (error: Error) => {
@@ -138,8 +135,8 @@ export class AttackPool {
     /** Worker threads, or 1 for in-process. */
     readonly workers: number,
     readonly backend: string,
-    readonly gradientPath: GradientPath,
-    readonly fallbackReason: string | undefined,
+    /** How the workers' model computes gradients (the same in every worker). */
+    readonly gradients: GradientInfo,
     private readonly handles: WorkerHandle[],
     private readonly local: AttackModel | undefined,
   ) {}
@@ -156,7 +153,7 @@ export class AttackPool {
         model.dispose();
         throw error;
       }
-      return new AttackPool(1, backend, model.gradientPath, model.fallbackReason, [], model);
+      return new AttackPool(1, backend, gradientInfo(model), [], model);
     }
     // The resolved backend, as a request (tensorflow-gpu is requested as "tensorflow").
     const requested: Backend = backend.startsWith('tensorflow') ? 'tensorflow' : (backend as Backend);
@@ -180,14 +177,14 @@ export class AttackPool {
       throw error;
     }
     const first = readies[0]!;
-    return new AttackPool(count, first.backend, first.gradientPath, first.fallbackReason, handles, undefined);
+    return new AttackPool(count, first.backend, first.gradients, handles, undefined);
   }
 
   /** Attacks one batch: slices run in parallel, results come back in the batch's order. */
   async run(attack: ResolvedAttack, batch: AttackBatch, seed: number): Promise<AttackResult> {
     if (this.local) return attackBatch(this.local, attack, batch, seed);
     const n = batch.ids.length;
-    if (n === 0) return { images: new Float32Array(0), targets: new Int32Array(0) };
+    if (n === 0) return { images: new Float32Array(0), targets: new Int32Array(0), zeroGradient: new Int32Array(0) };
     const pixelsPerImage = batch.pixels.length / n;
     const sizes = splitSizes(n, this.handles.length);
     let start = 0;
@@ -200,13 +197,15 @@ export class AttackPool {
     if (results.length === 1) return results[0]!;
     const images = new Float32Array(n * pixelsPerImage);
     const targets = new Int32Array(n);
+    const zeroGradient = new Int32Array(n);
     let at = 0;
     for (const r of results) {
       images.set(r.images, at * pixelsPerImage);
       targets.set(r.targets, at);
+      zeroGradient.set(r.zeroGradient, at);
       at += r.targets.length;
     }
-    return { images, targets };
+    return { images, targets, zeroGradient };
   }
 
   async close(): Promise<void> {

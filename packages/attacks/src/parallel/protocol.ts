@@ -1,8 +1,8 @@
 /** Messages between the attack pool (main thread) and its worker threads. All plain, cloneable data. */
 import type { Backend, ResolvedAttack } from '@gradsign/core';
-import type { AttackBatch } from '../attack.ts';
+import type { AttackBatch, AttackResult } from '../attack.ts';
 import type { ModelSource } from '../load.ts';
-import type { GradientOption, GradientPath } from '../model.ts';
+import type { GradientInfo, GradientOption } from '../model.ts';
 
 export interface WorkerInit {
   source: ModelSource;
@@ -21,6 +21,6 @@ export interface SerializedError {
 export type ToWorker = { type: 'attack'; id: number; attack: ResolvedAttack; seed: number; batch: AttackBatch } | { type: 'close' };
 
 export type FromWorker =
-  | { type: 'ready'; backend: string; gradientPath: GradientPath; fallbackReason?: string }
-  | { type: 'result'; id: number; images: Float32Array; targets: Int32Array }
+  | { type: 'ready'; backend: string; gradients: GradientInfo }
+  | ({ type: 'result'; id: number } & AttackResult)
   | { type: 'error'; id?: number; error: SerializedError };

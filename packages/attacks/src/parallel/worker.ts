@@ -8,7 +8,7 @@ import { GradsignError } from '@gradsign/core';
 import { selectBackend } from '@gradsign/core/tf';
 import { attackBatch, checkClassifierOutput } from '../attack.ts';
 import { loadAttackModel } from '../load.ts';
-import type { AttackModel } from '../model.ts';
+import { gradientInfo, type AttackModel } from '../model.ts';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol.ts';
 
 const port = parentPort;
@@ -35,7 +35,7 @@ try {
   const backend = await selectBackend(init.backend, { quiet: true });
   model = await loadAttackModel(init.source, init.gradient);
   checkClassifierOutput(model);
-  post({ type: 'ready', backend, gradientPath: model.gradientPath, ...(model.fallbackReason ? { fallbackReason: model.fallbackReason } : {}) });
+  post({ type: 'ready', backend, gradients: gradientInfo(model) });
 } catch (error) {
   post({ type: 'error', error: serialize(error) });
 }
@@ -48,10 +48,9 @@ port.on('message', (message: ToWorker) => {
   }
   try {
     if (!model) throw new Error('worker has no model');
-    const { images, targets } = attackBatch(model, message.attack, message.batch, message.seed);
-    const out = own(images);
-    const tgt = own(targets);
-    post({ type: 'result', id: message.id, images: out, targets: tgt }, [out.buffer as ArrayBuffer, tgt.buffer as ArrayBuffer]);
+    const result = attackBatch(model, message.attack, message.batch, message.seed);
+    const [images, targets, zeroGradient] = [own(result.images), own(result.targets), own(result.zeroGradient)];
+    post({ type: 'result', id: message.id, images, targets, zeroGradient }, [images.buffer, targets.buffer, zeroGradient.buffer] as ArrayBuffer[]);
   } catch (error) {
     post({ type: 'error', id: message.id, error: serialize(error) });
   }

@@ -5,3 +5,4 @@ export * from './load-classifier.ts';
 export * from './predict.ts';
 export * from './model-forward.ts';
 export * from './loss-gradient.ts';
+export * from './gradient-diagnostics.ts';
