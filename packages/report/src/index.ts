@@ -19,6 +19,7 @@ import { renderMarkdown } from './markdown.ts';
 
 export * from './findings.ts';
 export * from './stats.ts';
+export * from './power.ts';
 export * from './table.ts';
 export * from './paper.ts';
 export * from './gather.ts';

@@ -1,4 +1,5 @@
-import type { ReportSummary } from '@gradsign/core';
+import type { Finding, ReportSummary } from '@gradsign/core';
+import { detectableText, VERDICT_RULE } from './findings.ts';
 import type { ReportStageConfig } from './index.ts';
 import { markdownTable, paperMarkdownTable } from './table.ts';
 
@@ -37,8 +38,16 @@ export function renderMarkdown(s: ReportSummary, config: ReportStageConfig): str
     '',
     '## The paper\'s findings on this run',
     '',
-    ...s.findings.map((f) => `${f.id}. **${f.claim}** — ${f.verdict.toUpperCase()}. ${f.detail}.`),
+    VERDICT_RULE,
+    '',
+    ...s.findings.map(findingMarkdown),
     '',
   ];
   return lines.join('\n');
+}
+
+/** One finding: verdict and counts (raw and after Holm), then what its bucket size can detect. */
+function findingMarkdown(f: Finding): string {
+  const power = detectableText(f);
+  return `${f.id}. **${f.claim}** — ${f.verdict.toUpperCase()}. ${f.detail}.` + (power ? `\n   - ${power}` : '');
 }
