@@ -174,7 +174,7 @@ export function detectableText(f: Finding): string {
   const at =
     m.test === 'mcnemar-exact'
       ? `exact McNemar test at ${pct(m.baseline)} of images erring under one side only`
-      : `two-proportion z-test, error rates straddling ${pct(m.baseline)}`;
+      : `two-proportion z-test at a ${pct(m.baseline)} baseline error rate`;
   const basis = `${Math.round(m.power * 100)}% power at α = ${m.alpha}; ${at}; n and that rate are medians over the ${f.comparisons} comparisons`;
   const size = `${m.n} images per bucket`;
   if (m.value === null) {

@@ -177,7 +177,7 @@ describe('findings', () => {
     expect(Number(points)).toBeGreaterThan(15);
     const text = detectableText(f3);
     expect(text).toContain(`Smallest detectable difference ${points} percentage points: differences under that cannot be told from noise with 100 images per bucket`);
-    expect(text).toContain('(80% power at α = 0.05; two-proportion z-test, error rates straddling 35.0%; n and that rate are medians over the 4 comparisons)');
+    expect(text).toContain('(80% power at α = 0.05; two-proportion z-test at a 35.0% baseline error rate; n and that rate are medians over the 4 comparisons)');
     expect(text).toContain(`Not significant here means absent or smaller than ${points} percentage points`);
     expect(detectableText(run([{ ...fgsm, rates: falling }]).find((f) => f.id === 3)!)).not.toContain('Not significant');
     // Too few discordant pairs for any difference to reach 80% power.
