@@ -87,7 +87,7 @@ export function mcnemarPower(n: number, psi: number, delta: number, alpha = 0.05
  * δ, which holds for both tests here); null when even δ = max falls short.
  */
 export function smallestDetectable(power: (delta: number) => number, max: number, target = TARGET_POWER): number | null {
-  if (!(max > 0) || power(max) < target) return null;
+  if (!(max > 0) || !(power(max) >= target)) return null; // also when power is NaN (an empty bucket)
   let lo = 0;
   let hi = max;
   while (hi - lo > 1e-6) {

@@ -71,6 +71,8 @@ describe('two-proportion z-test power', () => {
     expect(at(2000) / at(500)).toBeCloseTo(0.5, 2);
     expect(at(125) / at(500)).toBeCloseTo(2, 1);
     expect(at(8000) / at(2000)).toBeCloseTo(0.5, 2);
+    // An empty bucket detects nothing (its power is undefined, not a number).
+    expect(twoProportionMdd(0, 0, 0.3)).toBeNull();
   });
 });
 
