@@ -15,7 +15,7 @@ import { execa } from 'execa';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePipelineText, planPipeline, type ReportSummary } from '@gradsign/core';
-import { cellTexts, paperCell, readReportSummary, report } from '../packages/report/src/index.ts';
+import { cellTexts, detectableText, paperCell, readReportSummary, report } from '../packages/report/src/index.ts';
 import { makeFixture } from '../packages/report/test/fixture.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -134,6 +134,17 @@ describe.skipIf(!haveChromium)('report.html in Chromium', () => {
   it('marks the four findings as summary.json has them', async () => {
     const found = await page.$$eval('[data-finding]', (els) => els.map((e) => [Number(e.getAttribute('data-finding')), e.getAttribute('data-verdict')]));
     expect(found).toEqual(summary.findings.map((f) => [f.id, f.verdict]));
+    // Each card: counts after and before Holm, and what the bucket size can detect.
+    const cards = await page.$$eval('[data-finding]', (els) =>
+      els.map((e) => {
+        const counts = e.querySelector('.counts')!;
+        const n = (name: string) => Number(counts.getAttribute(name));
+        return { supporting: n('data-supporting'), supportingRaw: n('data-supporting-raw'), contradicting: n('data-contradicting'), contradictingRaw: n('data-contradicting-raw'), power: e.querySelector('.power')?.textContent };
+      }),
+    );
+    expect(cards).toEqual(
+      summary.findings.map((f) => ({ supporting: f.supporting, supportingRaw: f.supportingRaw, contradicting: f.contradicting, contradictingRaw: f.contradictingRaw, power: detectableText(f) })),
+    );
   });
 
   it('has loaded every image', async () => {

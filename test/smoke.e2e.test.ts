@@ -41,6 +41,13 @@ describe('pipeline:smoke', () => {
     expect(new Set(summary.rows.map((r) => r.method))).toEqual(new Set(['fgsm', 'bim']));
     expect(new Set(summary.rows.map((r) => r.gradient))).toEqual(new Set(['inverse', 'least-likely']));
     expect(summary.findings.map((f) => f.id)).toEqual([1, 2, 3, 4]);
+    for (const f of summary.findings) {
+      // Counted after a Holm correction: never more than at raw p; power stated for the bucket size.
+      expect(f).toMatchObject({ correction: 'holm', alpha: 0.05 });
+      expect(f.supporting).toBeLessThanOrEqual(f.supportingRaw);
+      expect(f.contradicting).toBeLessThanOrEqual(f.contradictingRaw);
+      expect(f.minimumDetectableDifference!.n).toBe(smoke.buckets.perBucket);
+    }
     expect(summary.setup.buckets.rule).toBe('quantile');
     // The saturation-safe loss leaves no image unmoved and no zeros the network does not explain.
     expect(summary.gradientDiagnostics).toEqual({ lossScores: 'logits', flags: [] });

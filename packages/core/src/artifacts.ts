@@ -228,18 +228,47 @@ export type ReportRow = z.infer<typeof ReportRow>;
 export const Verdict = z.enum(['holds', 'does not hold', 'not significant']);
 export type Verdict = z.infer<typeof Verdict>;
 
+/**
+ * The smallest difference in error rate a finding's test detects with `power` at level `alpha`, for a
+ * typical comparison of that finding (medians over its comparisons): what "not significant" can rule out.
+ */
+export const MinimumDetectableDifference = z.object({
+  /** |difference in error rate| (a fraction); null when no difference up to the largest possible is detectable. */
+  value: z.number().nullable(),
+  /** `mcnemar-exact`: paired, exact power; `two-proportion-z`: two independent buckets, normal approximation. */
+  test: z.enum(['mcnemar-exact', 'two-proportion-z']),
+  /** Images per bucket: pairs for McNemar, each of the two buckets for the z-test (median over comparisons). */
+  n: z.number().int(),
+  /**
+   * The rate it is computed at (median over comparisons): McNemar, the discordant share ψ (images on
+   * which exactly one side erred); z-test, the error rate the two buckets would share with no difference.
+   */
+  baseline: z.number(),
+  power: z.number(),
+  alpha: z.number(),
+});
+export type MinimumDetectableDifference = z.infer<typeof MinimumDetectableDifference>;
+
 export const Finding = z.object({
   id: z.number().int(),
   claim: z.string(),
   verdict: Verdict,
   test: z.string(),
   comparisons: z.number().int(),
-  /** Comparisons in the claimed direction and significant at 5%. */
+  /** Multiple-testing correction over this finding's comparisons, and its family-wise level. */
+  correction: z.literal('holm'),
+  alpha: z.number(),
+  /** Comparisons in the claimed direction with Holm-adjusted p < alpha. */
   supporting: z.number().int(),
-  /** Comparisons significantly against the claim. */
+  /** Comparisons against the claim with Holm-adjusted p < alpha. */
   contradicting: z.number().int(),
-  /** Comparisons against the claim but within noise. */
+  /** Comparisons against the claim but within noise (Holm-adjusted p ≥ alpha). */
   againstNotSignificant: z.number().int(),
+  /** As `supporting` and `contradicting`, but at raw (unadjusted) p < alpha. */
+  supportingRaw: z.number().int(),
+  contradictingRaw: z.number().int(),
+  /** Null when the finding has no comparison in this run. */
+  minimumDetectableDifference: MinimumDetectableDifference.nullable(),
   detail: z.string(),
 });
 export type Finding = z.infer<typeof Finding>;
@@ -248,6 +277,7 @@ export type Finding = z.infer<typeof Finding>;
 export const GradientFlag = z.object({ combination: z.string(), bucket: BucketName, reason: z.string() });
 export type GradientFlag = z.infer<typeof GradientFlag>;
 
+/** 2: gradient diagnostics; findings count comparisons after a Holm correction, with raw counts and the minimum detectable difference. */
 export const REPORT_SCHEMA_VERSION = 2;
 
 export const ReportSummary = z.object({

@@ -4,9 +4,9 @@
  * and the run's facts. Deterministic: the same artifacts give the same bytes (no times, no dates,
  * no absolute paths).
  */
-import { BUCKETS, type BucketName, type ReportRow, type ReportSummary } from '@gradsign/core';
+import { BUCKETS, type BucketName, type Finding, type ReportRow, type ReportSummary } from '@gradsign/core';
 import type { Comparison } from './findings.ts';
-import { comparisonStatus, SIGNIFICANCE } from './findings.ts';
+import { comparisonStatus, detectableText, rawStatus, VERDICT_RULE } from './findings.ts';
 import {
   cellTexts,
   combinationLabel,
@@ -117,6 +117,8 @@ table.t1 td.dark .d.up,table.t1 td.dark .d.down{color:#fff}
 .counts{font-size:13px;margin:0 0 6px;display:flex;flex-wrap:wrap;gap:2px 12px}
 .counts span{white-space:nowrap}
 .counts b{font-variant-numeric:tabular-nums}
+.counts small{color:var(--muted)}
+.finding .power{font-size:13px;margin:2px 0 6px}
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
 details{margin:6px 0}
 summary{cursor:pointer;color:var(--accent);font-size:13px}
@@ -228,33 +230,39 @@ function table1(s: ReportSummary): string {
   return `<div class="scroll"><table class="t1" id="table1">${head}${bodies.join('')}</table></div>`;
 }
 
-function findingsHtml(s: ReportSummary, comparisons: Comparison[][]): string {
-  const cards = s.findings.map((f, i) => {
-    const list = comparisons[i] ?? [];
-    const sameNoise = f.comparisons - f.supporting - f.contradicting - f.againstNotSignificant;
-    const seg = (cls: string, n: number) => (n > 0 && f.comparisons > 0 ? `<span class="${cls}" style="width:${((100 * n) / f.comparisons).toFixed(2)}%"></span>` : '');
-    const rows = list
-      .map((c) => {
-        const st = comparisonStatus(c);
-        const word = st === 'supports' ? 'as claimed' : st === 'contradicts' ? 'against' : c.higher < c.lower ? 'against, noise' : 'noise';
-        return `<tr class="${st}"><td>${esc(c.label)}</td><td>${formatPct(c.higher)}</td><td>${formatPct(c.lower)}</td><td>${formatP(c.p)}</td><td>${word}</td></tr>`;
-      })
-      .join('');
-    const quote = PAPER_QUOTES[f.id];
-    return `<article class="finding ${className(f.verdict)}" data-finding="${f.id}" data-verdict="${esc(f.verdict)}">
+/** One comparison as a table row: its two rates, raw and Holm-adjusted p, and where it stands. */
+function comparisonRow(c: Comparison): string {
+  const status = comparisonStatus(c);
+  const onlyBeforeHolm = status === 'noise' && rawStatus(c) !== 'noise' ? ' (p < 0.05 before Holm)' : '';
+  const word = status === 'supports' ? 'as claimed' : status === 'contradicts' ? 'against' : `${c.higher < c.lower ? 'against, noise' : 'noise'}${onlyBeforeHolm}`;
+  return `<tr class="${status}"><td>${esc(c.label)}</td><td>${formatPct(c.higher)}</td><td>${formatPct(c.lower)}</td><td>${formatP(c.p)}</td><td>${formatP(c.pHolm)}</td><td>${esc(word)}</td></tr>`;
+}
+
+function findingCard(f: Finding, list: Comparison[]): string {
+  const sameNoise = f.comparisons - f.supporting - f.contradicting - f.againstNotSignificant;
+  const seg = (cls: string, n: number) => (n > 0 && f.comparisons > 0 ? `<span class="${cls}" style="width:${((100 * n) / f.comparisons).toFixed(2)}%"></span>` : '');
+  const count = (color: string, n: number, what: string, raw?: number) =>
+    `<span><i class="sw" style="background:${color}"></i><b>${n}</b> ${what}${raw === undefined ? '' : ` <small>(${raw} before Holm)</small>`}</span>`;
+  const quote = PAPER_QUOTES[f.id];
+  const mdd = f.minimumDetectableDifference;
+  return `<article class="finding ${className(f.verdict)}" data-finding="${f.id}" data-verdict="${esc(f.verdict)}">
 <span class="badge ${className(f.verdict)}">${GLYPH[f.verdict] ?? ''} ${esc(f.verdict)}</span>
 <h3>${f.id}. ${esc(f.claim)}</h3>
 ${quote ? `<p class="claim">The paper (§5): “${esc(quote)}.”</p>` : ''}
-<p class="claim">Test: ${esc(f.test)}, α = ${SIGNIFICANCE}.</p>
-<div class="bar" role="img" aria-label="${f.supporting} supporting, ${sameNoise} same direction within noise, ${f.againstNotSignificant} against within noise, ${f.contradicting} significantly against">${seg('supports', f.supporting)}${seg('noise', sameNoise)}${seg('against', f.againstNotSignificant)}${seg('contradicts', f.contradicting)}</div>
-<p class="counts"><span><b>${f.comparisons}</b> comparisons:</span><span><i class="sw" style="background:#1a7f37"></i><b>${f.supporting}</b> significantly as claimed</span><span><i class="sw" style="background:#c9d1d9"></i><b>${sameNoise}</b> as claimed, within noise</span><span><i class="sw" style="background:#f0a5a5"></i><b>${f.againstNotSignificant}</b> against, within noise</span><span><i class="sw" style="background:#cf222e"></i><b>${f.contradicting}</b> significantly against</span></p>
+<p class="claim">Test: ${esc(f.test)}; Holm–Bonferroni over this finding's ${f.comparisons} comparisons, family-wise α = ${f.alpha}.</p>
+<div class="bar" role="img" aria-label="${f.supporting} supporting, ${sameNoise} same direction within noise, ${f.againstNotSignificant} against within noise, ${f.contradicting} significantly against, after Holm">${seg('supports', f.supporting)}${seg('noise', sameNoise)}${seg('against', f.againstNotSignificant)}${seg('contradicts', f.contradicting)}</div>
+<p class="counts" data-supporting="${f.supporting}" data-supporting-raw="${f.supportingRaw}" data-contradicting="${f.contradicting}" data-contradicting-raw="${f.contradictingRaw}"><span><b>${f.comparisons}</b> comparisons, after Holm:</span>${count('#1a7f37', f.supporting, 'significantly as claimed', f.supportingRaw)}${count('#c9d1d9', sameNoise, 'as claimed, within noise')}${count('#f0a5a5', f.againstNotSignificant, 'against, within noise')}${count('#cf222e', f.contradicting, 'significantly against', f.contradictingRaw)}</p>
+${mdd ? `<p class="power" data-mdd="${mdd.value ?? ''}">${esc(detectableText(f))}</p>` : ''}
 <p class="note">${esc(f.detail)}.</p>
-${list.length ? `<details><summary>all ${list.length} comparisons</summary><div class="scroll"><table class="cmp"><thead><tr><th>comparison</th><th>claimed higher</th><th>other</th><th>p</th><th></th></tr></thead><tbody>${rows}</tbody></table></div></details>` : ''}
+${list.length ? `<details><summary>all ${list.length} comparisons</summary><div class="scroll"><table class="cmp"><thead><tr><th>comparison</th><th>claimed higher</th><th>other</th><th>raw p</th><th>Holm p</th><th></th></tr></thead><tbody>${list.map(comparisonRow).join('')}</tbody></table></div></details>` : ''}
 </article>`;
-  });
-  return `<p class="note">A verdict <b>holds</b> when no comparison is significantly against the claim and at least half are significantly for it;
-<b>does not hold</b> when at least one is significantly against it; otherwise <b>not significant</b>. Paired comparisons (same images) use the exact McNemar test,
-comparisons between buckets (different images) a two-proportion z-test.</p>
+}
+
+function findingsHtml(s: ReportSummary, comparisons: Comparison[][]): string {
+  const cards = s.findings.map((f, i) => findingCard(f, comparisons[i] ?? []));
+  return `<p class="note">${esc(VERDICT_RULE)} Paired comparisons (same images) use the exact McNemar test,
+comparisons between buckets (different images) a two-proportion z-test. Each card also gives the smallest difference its test
+detects with 80% power at this bucket size: where a finding is not significant, a difference under that size cannot be told from noise.</p>
 <div class="findings">${cards.join('\n')}</div>`;
 }
 

@@ -21,6 +21,7 @@ import { renderMarkdown } from './markdown.ts';
 export * from './diagnostics.ts';
 export * from './findings.ts';
 export * from './stats.ts';
+export * from './power.ts';
 export * from './table.ts';
 export * from './paper.ts';
 export * from './gather.ts';

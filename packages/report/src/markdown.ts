@@ -1,4 +1,5 @@
-import type { ReportSummary } from '@gradsign/core';
+import type { Finding, ReportSummary } from '@gradsign/core';
+import { detectableText, VERDICT_RULE } from './findings.ts';
 import type { ReportStageConfig } from './index.ts';
 import { DIAGNOSTICS_HEADER, diagnosticsCells, diagnosticsSummary } from './diagnostics.ts';
 import { markdownTable, paperMarkdownTable } from './table.ts';
@@ -38,7 +39,9 @@ export function renderMarkdown(s: ReportSummary, config: ReportStageConfig): str
     '',
     '## The paper\'s findings on this run',
     '',
-    ...s.findings.map((f) => `${f.id}. **${f.claim}** — ${f.verdict.toUpperCase()}. ${f.detail}.`),
+    VERDICT_RULE,
+    '',
+    ...s.findings.map(findingMarkdown),
     '',
     '## Gradient diagnostics',
     '',
@@ -50,4 +53,10 @@ export function renderMarkdown(s: ReportSummary, config: ReportStageConfig): str
     '',
   ];
   return lines.join('\n');
+}
+
+/** One finding: verdict and counts (raw and after Holm), then what its bucket size can detect. */
+function findingMarkdown(f: Finding): string {
+  const power = detectableText(f);
+  return `${f.id}. **${f.claim}** — ${f.verdict.toUpperCase()}. ${f.detail}.` + (power ? `\n   - ${power}` : '');
 }

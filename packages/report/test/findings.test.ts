@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BUCKETS, type BucketName, type ReportRow } from '@gradsign/core';
-import { checkFindings, checkFindingsDetailed, comparisonStatus, type ImageErrors } from '../src/findings.ts';
-import { wilson } from '../src/stats.ts';
+import { checkFindings, checkFindingsDetailed, comparisonStatus, detectableText, rawStatus, type Comparison, type ImageErrors } from '../src/findings.ts';
+import { mcnemarMdd, twoProportionMdd } from '../src/power.ts';
+import { holmAdjust, mcnemar, wilson } from '../src/stats.ts';
 import { NO_DIAGNOSTICS } from './fixture.ts';
 
 type Rates = Record<BucketName, [top1: number, top5: number]>;
@@ -97,8 +98,92 @@ describe('findings', () => {
       expect(list.filter((c) => comparisonStatus(c) === 'contradicts')).toHaveLength(f.contradicting);
     });
     expect(detailed.findings.find((f) => f.id === 1)).toMatchObject({ verdict: 'does not hold', supporting: 2, contradicting: 1 });
-    expect(comparisonStatus({ label: '', higher: 0.5, lower: 0.2, p: 0.01 })).toBe('supports');
-    expect(comparisonStatus({ label: '', higher: 0.2, lower: 0.5, p: 0.01 })).toBe('contradicts');
-    expect(comparisonStatus({ label: '', higher: 0.2, lower: 0.5, p: 0.2 })).toBe('noise');
+  });
+
+  it('Holm-adjusts the p-values of each finding over its own comparisons, and counts raw and adjusted', () => {
+    const { rows, perImage } = build([
+      { method: 'fgsm', gradient: 'inverse', rates: { low: [0.3, 0.1], medium: [0.8, 0.3], high: [0.5, 0.2] } },
+      { method: 'bim', gradient: 'inverse', rates: { low: [0.8, 0.5], medium: [0.3, 0.3], high: [0.52, 0.2] } },
+    ]);
+    const detailed = checkFindingsDetailed(rows, perImage);
+    detailed.findings.forEach((f, i) => {
+      const list = detailed.comparisons[i]!;
+      const adjusted = holmAdjust(list.map((c) => c.p));
+      list.forEach((c, k) => expect(c.pHolm).toBe(adjusted[k]));
+      expect(f).toMatchObject({ correction: 'holm', alpha: 0.05 });
+      expect(list.filter((c) => rawStatus(c) === 'supports')).toHaveLength(f.supportingRaw);
+      expect(list.filter((c) => rawStatus(c) === 'contradicts')).toHaveLength(f.contradictingRaw);
+      expect(f.supportingRaw).toBeGreaterThanOrEqual(f.supporting);
+      expect(f.contradictingRaw).toBeGreaterThanOrEqual(f.contradicting);
+    });
+  });
+
+  it('classifies one comparison at its Holm-adjusted p, not its raw p', () => {
+    const c = (higher: number, lower: number, p: number, pHolm: number): Comparison => ({ label: '', higher, lower, p, pHolm, n: 100, baseline: 0.1 });
+    expect(comparisonStatus(c(0.5, 0.2, 0.001, 0.01))).toBe('supports');
+    expect(comparisonStatus(c(0.2, 0.5, 0.001, 0.01))).toBe('contradicts');
+    expect(comparisonStatus(c(0.2, 0.5, 0.2, 0.4))).toBe('noise');
+    expect(comparisonStatus(c(0.5, 0.2, 0.02, 0.08))).toBe('noise');
+    expect(rawStatus(c(0.5, 0.2, 0.02, 0.08))).toBe('supports');
+  });
+
+  it('does not let comparisons that are significant only before Holm make a finding hold, or fail', () => {
+    // 6 of 100 images more erred under BIM in each of the 6 cells, none fewer: p = 2·½⁶ = 0.031 each,
+    // 6 × 0.031 = 0.19 after Holm.
+    const fgsm = { method: 'fgsm', gradient: 'inverse', rates: flat(0.3, 0.1) };
+    const bim = { method: 'bim', gradient: 'inverse', rates: flat(0.36, 0.16) };
+    const { rows, perImage } = build([fgsm, bim]);
+    const detailed = checkFindingsDetailed(rows, perImage);
+    const f1 = detailed.findings.find((f) => f.id === 1)!;
+    expect(f1).toMatchObject({ comparisons: 6, supportingRaw: 6, supporting: 0, contradicting: 0, verdict: 'not significant' });
+    for (const c of detailed.comparisons[0]!) {
+      expect(c.p).toBeCloseTo(mcnemar(6, 0), 12);
+      expect(c.pHolm).toBeCloseTo(6 * mcnemar(6, 0), 12);
+    }
+    expect(f1.detail).toContain('0 of 6 comparisons significantly as claimed (McNemar, paired, Holm-adjusted p < 0.05; 6 at raw p < 0.05)');
+
+    // The same reversed: raw-significant against the claim, but after Holm within noise, so not "does not hold".
+    const reversed = run([{ ...fgsm, rates: flat(0.36, 0.16) }, { ...bim, rates: flat(0.3, 0.1) }]).find((f) => f.id === 1)!;
+    expect(reversed).toMatchObject({ contradictingRaw: 6, contradicting: 0, againstNotSignificant: 6, verdict: 'not significant' });
+  });
+
+  it('states the minimum detectable difference of a typical comparison of each finding', () => {
+    const fgsm = { method: 'fgsm', gradient: 'inverse', rates: flat(0.3, 0.1) };
+    const bim = { method: 'bim', gradient: 'inverse', rates: flat(0.36, 0.16) };
+    const findings = run([{ ...fgsm, rates: falling }, { ...bim, rates: { low: [0.96, 0.66], medium: [0.66, 0.36], high: [0.36, 0.11] } }], 500);
+    // Finding 1 (McNemar): every cell has 6% discordant images (500 pairs each).
+    const f1 = findings.find((f) => f.id === 1)!.minimumDetectableDifference!;
+    expect(f1).toMatchObject({ test: 'mcnemar-exact', n: 500, power: 0.8, alpha: 0.05 });
+    expect(f1.baseline).toBeCloseTo(0.06, 12);
+    expect(f1.value).toBe(mcnemarMdd(500, 0.06));
+    expect(f1.value).toBeGreaterThan(0.02);
+    expect(f1.value).toBeLessThan(0.06);
+    // Finding 3 (z-test): per row and metric, low→medium and medium→high; the pooled rates of FGSM's
+    // four are 0.75, 0.45, 0.45, 0.175 and BIM's 0.81, 0.51, 0.51, 0.235: median (0.45 + 0.51)/2.
+    const f3 = findings.find((f) => f.id === 3)!.minimumDetectableDifference!;
+    expect(f3).toMatchObject({ test: 'two-proportion-z', n: 500 });
+    expect(f3.baseline).toBeCloseTo(0.48, 12);
+    expect(f3.value).toBe(twoProportionMdd(500, 500, 0.48));
+    expect(f3.value).toBeGreaterThan(0.08);
+    expect(f3.value).toBeLessThan(0.1);
+    expect(checkFindings([], new Map())[0]!.minimumDetectableDifference).toBeNull();
+  });
+
+  it('says on the card what a not-significant verdict can rule out', () => {
+    // Finding 3 on a flat row: the same error in every bucket, pooled rates 0.5, 0.5, 0.2, 0.2.
+    const fgsm = { method: 'fgsm', gradient: 'inverse', rates: flat(0.5, 0.2) };
+    const f3 = run([fgsm]).find((f) => f.id === 3)!;
+    expect(f3.verdict).toBe('not significant');
+    const points = (f3.minimumDetectableDifference!.value! * 100).toFixed(1);
+    expect(Number(points)).toBeGreaterThan(15);
+    const text = detectableText(f3);
+    expect(text).toContain(`Smallest detectable difference ${points} percentage points: differences under that cannot be told from noise with 100 images per bucket`);
+    expect(text).toContain('(80% power at α = 0.05; two-proportion z-test at a 35.0% baseline error rate; n and that rate are medians over the 4 comparisons)');
+    expect(text).toContain(`Not significant here means absent or smaller than ${points} percentage points`);
+    expect(detectableText(run([{ ...fgsm, rates: falling }]).find((f) => f.id === 3)!)).not.toContain('Not significant');
+    // Too few discordant pairs for any difference to reach 80% power.
+    const tiny = run([fgsm, { method: 'bim', gradient: 'inverse', rates: flat(0.51, 0.21) }], 100).find((f) => f.id === 1)!;
+    expect(tiny.minimumDetectableDifference!.value).toBeNull();
+    expect(detectableText(tiny)).toMatch(/^No difference in error rate can be detected with 100 images per bucket .*: this run cannot test the claim\.$/);
   });
 });

@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUCKETS, GradsignError, ReportSummary } from '@gradsign/core';
-import { cellTexts, paperCell, readReportSummary, report } from '../src/index.ts';
-import { prettyJson, shade } from '../src/html.ts';
+import { cellTexts, detectableText, paperCell, readReportSummary, report, VERDICT_RULE } from '../src/index.ts';
+import { esc, prettyJson, shade } from '../src/html.ts';
 import { CLASS_NAMES, makeFixture, type Fixture } from './fixture.ts';
 
 let tmp: string;
@@ -86,6 +86,29 @@ describe('report.html', () => {
     for (const f of summary.findings) {
       expect(html).toContain(`data-finding="${f.id}" data-verdict="${f.verdict}"`);
     }
+  });
+
+  it('shows on each finding card the counts before and after Holm, the minimum detectable difference, and raw and Holm p per comparison', async () => {
+    const cards = html.split('<article class="finding').slice(1);
+    expect(cards).toHaveLength(4);
+    summary.findings.forEach((f, i) => {
+      const card = cards[i]!;
+      expect(card).toContain(
+        `data-supporting="${f.supporting}" data-supporting-raw="${f.supportingRaw}" data-contradicting="${f.contradicting}" data-contradicting-raw="${f.contradictingRaw}"`,
+      );
+      expect(card).toContain(`<b>${f.supporting}</b> significantly as claimed <small>(${f.supportingRaw} before Holm)</small>`);
+      expect(card).toContain(`<p class="power" data-mdd="${f.minimumDetectableDifference!.value ?? ''}">${esc(detectableText(f))}</p>`);
+      expect(card).toContain('<th>raw p</th><th>Holm p</th>');
+      expect(card.match(/<tr class="(supports|contradicts|noise)">/g)).toHaveLength(f.comparisons);
+    });
+    // The fixture's finding 3 has comparisons significant at raw p only; the table says so.
+    expect(summary.findings[2]!.supportingRaw + summary.findings[2]!.contradictingRaw).toBeGreaterThan(0);
+    expect(cards[2]).toContain('(p &lt; 0.05 before Holm)');
+    expect(html).toContain(esc(VERDICT_RULE));
+
+    const md = await readFile(path.join(tmp, 'out1', 'report.md'), 'utf8');
+    expect(md).toContain(VERDICT_RULE);
+    for (const f of summary.findings) expect(md).toContain(`${f.id}. **${f.claim}** — ${f.verdict.toUpperCase()}. ${f.detail}.\n   - ${detectableText(f)}\n`);
   });
 
   it('renders the plots as inline SVG: curves (2 ε), histogram with thresholds, confidence shift', () => {
@@ -178,8 +201,10 @@ describe('bad input', () => {
     const file = path.join(tmp, 'out1', 'summary.json');
     expect((await readReportSummary(file)).rows).toHaveLength(24);
     const old = path.join(tmp, 'old-summary.json');
-    await writeFile(old, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), schemaVersion: 1 }));
-    await expectError(readReportSummary(old, { pipeline: 'fixture' }), /report summary .* has schema version 1; this gradsign reads version 2/, /rerun the report stage .*pipeline:fixture/);
+    for (const version of [1, 3]) {
+      await writeFile(old, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), schemaVersion: version }));
+      await expectError(readReportSummary(old, { pipeline: 'fixture' }), new RegExp(`report summary .* has schema version ${version}; this gradsign reads version 2`), /rerun the report stage .*pipeline:fixture/);
+    }
   });
 
   it('names a missing bucketing artifact', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mcnemar, twoProportionTest, wilson } from '../src/stats.ts';
+import { Rng } from '@gradsign/core';
+import { binomialPmf, holmAdjust, mcnemar, normalCdf, normalQuantile, twoProportionTest, wilson } from '../src/stats.ts';
 
 describe('wilson', () => {
   it('matches known 95% intervals', () => {
@@ -62,5 +63,80 @@ describe('wilson at the edges', () => {
       expect(wilson(0, n)[0]).toBe(0);
       expect(wilson(n, n)[1]).toBe(1);
     }
+  });
+});
+
+describe('holmAdjust', () => {
+  it('matches the hand-computed step-down example', () => {
+    // Sorted: 0.005·4 = 0.02, 0.01·3 = 0.03, 0.03·2 = 0.06, 0.04·1 = 0.04 → running max 0.06.
+    const adjusted = holmAdjust([0.01, 0.04, 0.03, 0.005]);
+    [0.03, 0.06, 0.06, 0.02].forEach((want, i) => expect(adjusted[i]).toBeCloseTo(want, 12));
+  });
+
+  it('caps at 1, keeps ties equal and leaves a single test alone', () => {
+    expect(holmAdjust([0.9, 0.95])).toEqual([1, 1]);
+    expect(holmAdjust([0.02, 0.02, 0.5])).toEqual([0.06, 0.06, 0.5]);
+    expect(holmAdjust([0.037])).toEqual([0.037]);
+    expect(holmAdjust([])).toEqual([]);
+  });
+
+  it('is monotone in the raw p, never below it, and rejects exactly what the step-down procedure does', () => {
+    const rng = new Rng(7);
+    for (let trial = 0; trial < 200; trial++) {
+      const m = 1 + rng.int(12);
+      // Mostly small p-values, so that some but not all are rejected.
+      const raw = Array.from({ length: m }, () => rng.next() ** 3 * 0.2);
+      const adjusted = holmAdjust(raw);
+      const order = raw.map((_, i) => i).sort((a, b) => raw[a]! - raw[b]!);
+      for (let r = 0; r < m; r++) {
+        const i = order[r]!;
+        expect(adjusted[i]).toBeGreaterThanOrEqual(raw[i]!);
+        expect(adjusted[i]).toBeLessThanOrEqual(1);
+        if (r > 0) expect(adjusted[i]).toBeGreaterThanOrEqual(adjusted[order[r - 1]!]!);
+      }
+      // Holm (1979): walk up the sorted p-values, rejecting while p_(r) < α/(m − r), stop at the first that is not.
+      const stepDown = new Set<number>();
+      for (let r = 0; r < m && raw[order[r]!]! < 0.05 / (m - r); r++) stepDown.add(order[r]!);
+      const byAdjusted = new Set(raw.map((_, i) => i).filter((i) => adjusted[i]! < 0.05));
+      expect(byAdjusted).toEqual(stepDown);
+    }
+  });
+});
+
+describe('normalQuantile', () => {
+  it('matches reference quantiles to 1e-9 relative', () => {
+    // Python's statistics.NormalDist().inv_cdf (Wichura's AS241, double precision).
+    const reference: [number, number][] = [
+      [0.8, 0.8416212335729144],
+      [0.975, 1.9599639845400536],
+      [0.95, 1.6448536269514715],
+      [0.3, -0.5244005127080407],
+      [0.02425, -1.9729610513118845],
+      [0.001, -3.090232306167813],
+      [1e-10, -6.361340902404056],
+      [0.9999, 3.7190164854557084],
+    ];
+    for (const [p, z] of reference) expect(Math.abs(normalQuantile(p) - z) / Math.abs(z), String(p)).toBeLessThan(1.2e-9);
+    expect(normalQuantile(0.5)).toBe(0);
+  });
+
+  it('is antisymmetric, inverts normalCdf and handles the ends', () => {
+    for (let p = 0.001; p < 1; p += 0.0137) {
+      expect(normalQuantile(1 - p)).toBeCloseTo(-normalQuantile(p), 8);
+      expect(normalCdf(normalQuantile(p))).toBeCloseTo(p, 6);
+    }
+    expect(normalQuantile(0)).toBe(-Infinity);
+    expect(normalQuantile(1)).toBe(Infinity);
+    expect(normalQuantile(1.5)).toBeNaN();
+  });
+});
+
+describe('binomialPmf', () => {
+  it('gives the binomial probabilities and sums to 1', () => {
+    Array.from(binomialPmf(4, 0.5)).forEach((x, k) => expect(x).toBeCloseTo([1, 4, 6, 4, 1][k]! / 16, 14));
+    Array.from(binomialPmf(3, 0.2)).forEach((x, k) => expect(x).toBeCloseTo([0.512, 0.384, 0.096, 0.008][k]!, 14));
+    expect(Array.from(binomialPmf(600, 0.37)).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(Array.from(binomialPmf(3, 0))).toEqual([1, 0, 0, 0]);
+    expect(Array.from(binomialPmf(3, 1))).toEqual([0, 0, 0, 1]);
   });
 });
