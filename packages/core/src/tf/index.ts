@@ -1,3 +1,4 @@
+export * from './gradients/index.ts';
 export * from './backend.ts';
 export * from './model-io.ts';
 export * from './classifier.ts';
