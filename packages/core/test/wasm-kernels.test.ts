@@ -9,7 +9,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmKernels, unregisterWasmKernels } from '../src/tf/wasm-kernels.ts';
 
-const REPLACED = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul'];
+const REPLACED = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul'];
 
 beforeAll(async () => {
   const require = createRequire(import.meta.url);
@@ -94,6 +94,7 @@ describe('registration', () => {
     unregisterWasmKernels();
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined(); // missing in stock tfjs-backend-wasm
     expect(tf.getKernel('DepthwiseConv2dNativeBackpropInput', 'wasm')).toBeUndefined(); // likewise
+    expect(tf.getKernel('DepthwiseConv2dNativeBackpropFilter', 'wasm')).toBeUndefined();
     const stockMaxPoolGrad = tf.getKernel('MaxPoolGrad', 'wasm');
     expect(stockMaxPoolGrad).toBeDefined();
     expect(stockMaxPoolGrad).not.toBe(before[REPLACED.indexOf('MaxPoolGrad')]);
@@ -103,7 +104,7 @@ describe('registration', () => {
   });
 });
 
-describe('depthwise conv input gradient (DepthwiseConv2dNativeBackpropInput)', () => {
+describe('depthwise conv gradients (DepthwiseConv2dNativeBackpropInput / Filter)', () => {
   // [batch, height, width, channels, depth multiplier, kernel, stride, pad]
   const cases: [number, number, number, number, number, number, number, Pad][] = [
     [3, 7, 7, 2, 1, 3, 1, 'valid'],
@@ -117,12 +118,11 @@ describe('depthwise conv input gradient (DepthwiseConv2dNativeBackpropInput)', (
     const xv = rand(n * h * w * c);
     const fv = rand(k * k * c * m);
     const compute = () => {
-      const filter = tf.tensor4d(fv, [k, k, c, m]);
-      const loss = (x: tf.Tensor) => {
-        const y = tf.depthwiseConv2d(x as tf.Tensor4D, filter, s, pad);
+      const loss = (x: tf.Tensor, filter: tf.Tensor) => {
+        const y = tf.depthwiseConv2d(x as tf.Tensor4D, filter as tf.Tensor4D, s, pad);
         return y.square().mul(tf.linspace(1, 2, y.size).reshape(y.shape)).sum();
       };
-      return [tf.grad(loss)(tf.tensor4d(xv, [n, h, w, c]))];
+      return tf.grads(loss)([tf.tensor4d(xv, [n, h, w, c]), tf.tensor4d(fv, [k, k, c, m])]);
     };
     expectClose(on('wasm', compute), on('cpu', compute), 1e-5);
   });
