@@ -11,7 +11,7 @@
  * disagree) the coordinate is skipped, and skips must stay rare.
  */
 import { Rng } from '@gradsign/core';
-import { tf } from '@gradsign/core/tf';
+import { VERIFIED_ACTIVATIONS, VERIFIED_LAYERS, tf } from '@gradsign/core/tf';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { LAYER_CASES, caseModel, randomImage } from '../../../test/fixtures/layer-cases.ts';
 import { agreement } from '../../../test/helpers/gradient-agreement.ts';
@@ -51,5 +51,30 @@ describe.each(TEST_BACKENDS)('%s backend', (backend) => {
     expect(a.worst, `worst at input ${a.worstAt}: tfjs ${g[a.worstAt]}, float64 ${fd.central[a.worstAt]}`).toBeLessThanOrEqual(TOLERANCE);
     expect(a.kinks).toBeLessThanOrEqual(0.02 * coords.length);
     model.dispose();
+  });
+});
+
+describe('the verified list (src/tf/verified-ops.ts)', () => {
+  let used: { classes: Set<string>; activations: Set<string> };
+  beforeAll(async () => {
+    await useBackend('cpu');
+    used = { classes: new Set(), activations: new Set() };
+    for (const c of LAYER_CASES.filter((c) => !c.noTfjsGradient)) {
+      const model = caseModel(c, CLASSES);
+      for (const layer of model.layers) {
+        used.classes.add(layer.getClassName());
+        const activation = layer.getConfig().activation;
+        if (typeof activation === 'string') used.activations.add(activation);
+      }
+      model.dispose();
+    }
+  });
+
+  test('every verified layer class has a gradient case above', () => {
+    expect(VERIFIED_LAYERS.filter((name) => !used.classes.has(name))).toEqual([]);
+  });
+
+  test('every verified activation has a gradient case above', () => {
+    expect(VERIFIED_ACTIVATIONS.filter((name) => !used.activations.has(name))).toEqual([]);
   });
 });
