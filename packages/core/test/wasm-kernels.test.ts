@@ -9,7 +9,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmKernels, unregisterWasmKernels } from '../src/tf/wasm-kernels.ts';
 
-const REPLACED = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul'];
+const REPLACED = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul'];
 
 beforeAll(async () => {
   const require = createRequire(import.meta.url);
@@ -93,12 +93,38 @@ describe('registration', () => {
 
     unregisterWasmKernels();
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined(); // missing in stock tfjs-backend-wasm
+    expect(tf.getKernel('DepthwiseConv2dNativeBackpropInput', 'wasm')).toBeUndefined(); // likewise
+    expect(tf.getKernel('DepthwiseConv2dNativeBackpropFilter', 'wasm')).toBeUndefined();
     const stockMaxPoolGrad = tf.getKernel('MaxPoolGrad', 'wasm');
     expect(stockMaxPoolGrad).toBeDefined();
     expect(stockMaxPoolGrad).not.toBe(before[REPLACED.indexOf('MaxPoolGrad')]);
 
     registerWasmKernels();
     for (const name of REPLACED) expect(tf.getKernel(name, 'wasm')).toBeDefined();
+  });
+});
+
+describe('depthwise conv gradients (DepthwiseConv2dNativeBackpropInput / Filter)', () => {
+  // [batch, height, width, channels, depth multiplier, kernel, stride, pad]
+  const cases: [number, number, number, number, number, number, number, Pad][] = [
+    [3, 7, 7, 2, 1, 3, 1, 'valid'],
+    [2, 7, 8, 3, 2, 3, 2, 'same'],
+    [2, 6, 6, 4, 3, 2, 1, 'same'],
+    [1, 9, 7, 2, 2, 5, 3, 'same'],
+    [2, 6, 7, 2, 2, 3, 1, 1], // numeric padding
+  ];
+  it.each(cases)('x[%i,%i,%i,%i] multiplier %i k%i stride %i pad %s', (n, h, w, c, m, k, s, pad) => {
+    const rand = seeded(n * 1000 + h * 100 + c * 10 + m);
+    const xv = rand(n * h * w * c);
+    const fv = rand(k * k * c * m);
+    const compute = () => {
+      const loss = (x: tf.Tensor, filter: tf.Tensor) => {
+        const y = tf.depthwiseConv2d(x as tf.Tensor4D, filter as tf.Tensor4D, s, pad);
+        return y.square().mul(tf.linspace(1, 2, y.size).reshape(y.shape)).sum();
+      };
+      return tf.grads(loss)([tf.tensor4d(xv, [n, h, w, c]), tf.tensor4d(fv, [k, k, c, m])]);
+    };
+    expectClose(on('wasm', compute), on('cpu', compute), 1e-5);
   });
 });
 

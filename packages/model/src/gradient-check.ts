@@ -1,7 +1,8 @@
 /**
  * Before a model is accepted: one forward pass (does every op run on this backend, what does it
  * output?) and one input gradient through the same Classifier the attacks use (does tfjs have a
- * gradient for every op between the logits and the pixels?).
+ * gradient for every op between the logits and the pixels?). Whether that gradient is right:
+ * directional-check.ts.
  */
 import { GradsignError, log } from '@gradsign/core';
 import { tf, type Classifier, type LoadedModel } from '@gradsign/core/tf';
@@ -13,7 +14,7 @@ export function forwardOf(loaded: LoadedModel): (x: tf.Tensor4D) => tf.Tensor {
     : (x) => loaded.model.execute(x) as tf.Tensor;
 }
 
-function opFailure(error: unknown, path: string, backend: string, during: string): GradsignError {
+export function opFailure(error: unknown, path: string, backend: string, during: string): GradsignError {
   const message = (error as Error)?.message ?? String(error);
   const noGradient = /gradient function not found for (\w+)/i.exec(message);
   if (noGradient) {
@@ -21,6 +22,13 @@ function opFailure(error: unknown, path: string, backend: string, during: string
       `tfjs cannot compute the input gradient of the model in ${path}: it has no gradient for op "${noGradient[1]}", so gradient-sign attacks cannot run on it`,
       { hint: `re-export the model without ${noGradient[1]} between input and output (a differentiable equivalent, or move that step out of the model)`, cause: error },
     );
+  }
+  const unsupported = /Error in gradient of (\w+): (.*)/.exec(message);
+  if (unsupported) {
+    return new GradsignError(`tfjs cannot compute the input gradient of the model in ${path}: its ${unsupported[1]} gradient says "${unsupported[2]}"`, {
+      hint: 'tfjs 4.22 cannot differentiate that configuration (e.g. a convolution with dilation > 1): re-export the model without it',
+      cause: error,
+    });
   }
   const noKernel = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(message);
   if (noKernel) {

@@ -3,8 +3,9 @@
  * tensorflowjs_converter) after checking it against model.spec and the label file, and copies it
  * with its labels and model-info.json into the stage's output directory (atomically).
  *
- * Order matters for the user: cheap checks first (label file, shapes), then one forward pass and one
- * input gradient, then the copy. No train split is needed.
+ * Order matters for the user: cheap checks first (label file, shapes, layers/ops outside the
+ * verified list: a warning), then one forward pass, one input gradient and a directional-derivative
+ * check of it, then the copy. No train split is needed.
  */
 import { createHash } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -23,8 +24,10 @@ import {
 } from '@gradsign/core';
 import { classifierFromModel, graphNodes, readModelArtifacts, tf, type LoadedModel } from '@gradsign/core/tf';
 import type { z } from 'zod';
+import { checkDirectionalDerivative } from './directional-check.ts';
 import { checkInputGradient, forwardOf, probeOutputShape } from './gradient-check.ts';
 import { checkInputShape, checkOutputShape, declaredOutputShape, modelInputShape } from './model-shapes.ts';
+import { unverifiedParts } from './unverified.ts';
 
 type TfjsModel = z.infer<typeof TfjsModelConfig>;
 type ModelJson = Awaited<ReturnType<typeof readModelArtifacts>>['json'];
@@ -128,6 +131,13 @@ export async function importModel(config: TfjsModel, dataDir: string, outDir: st
   const format = resolveFormat(json, config.format, modelFile);
   const shards = shardPaths(json, modelFile);
   const loaded = await loadModel(artifacts, format, dir);
+  const unverified = unverifiedParts(json.modelTopology, format);
+  if (unverified.length) {
+    log(
+      `warning: the model in ${dir} uses ${unverified.join(', ')}, outside gradsign's verified list (packages/core/src/tf/verified-ops.ts): ` +
+        'their input gradients in tfjs have not been checked against a float64 reference; the directional-derivative check below tests the model as a whole',
+    );
+  }
   try {
     checkInputShape(modelInputShape(loaded, dir), spec, dir);
     const forward = forwardOf(loaded);
@@ -147,6 +157,11 @@ export async function importModel(config: TfjsModel, dataDir: string, outDir: st
     const target = tf.tidy(() => tf.topk(classifier.logProbs(tf.tensor4d(probe.pixels, [1, ...input])), 2).indices.dataSync()[1]!);
     const gradient = checkInputGradient(classifier, probe.pixels, target, dir, backend);
     log(`model: ${format} model ${dir}: input ${input.join('×')}, ${outputs} outputs, ${labels.length} classes; input gradient ${gradient.result} on ${probe.source}`);
+    const directional = checkDirectionalDerivative(classifier, probe.pixels, dir, backend, unverified);
+    log(
+      `model: input gradient ok (directional derivative ${directional.derivative.toPrecision(6)} vs central difference ${directional.difference.toPrecision(6)} ` +
+        `at h = ${directional.h}; over ${directional.directions} random directions the differences are ${(100 * directional.relativeError).toFixed(1)}% of the derivatives, within ${100 * directional.tolerance}%)`,
+    );
 
     // 3. The copy, model-info.json and labels.txt, all or nothing.
     const labelsText = labels.map(labelLine).join('\n') + '\n';

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { GradsignError } from '../errors.ts';
 import { log } from '../progress.ts';
 import type { Backend } from '../config.ts';
+import { registerGradientFixes } from './gradients/index.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -53,6 +54,7 @@ export async function initWasm(): Promise<boolean> {
     wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/');
     const { registerWasmKernels } = await import('./wasm-kernels.ts');
     registerWasmKernels();
+    registerGradientFixes();
     return await tf.setBackend('wasm');
   } catch (error) {
     log(`wasm backend unavailable: ${(error as Error).message}`);
@@ -83,6 +85,8 @@ export async function selectBackend(requested: Backend = 'auto', options: { quie
     chosen = 'cpu';
   }
   await tf.ready();
+  // Again after a native binding loaded: it may bring its own tfjs-core, whose stock gradients replace ours.
+  registerGradientFixes();
   // Production mode: skips debug checks and silences tfjs's "install tfjs-node" banner.
   tf.enableProdMode();
   active = chosen;

@@ -1,3 +1,5 @@
+export * from './gradients/index.ts';
+export * from './verified-ops.ts';
 export * from './backend.ts';
 export * from './model-io.ts';
 export * from './classifier.ts';

@@ -7,6 +7,10 @@
  *    net on wasm fails without it. Computed as im2col + matmul when x has few
  *    channels, otherwise as a forward Conv2D in which the batch dimension plays
  *    the role of the channels (see `conv2DBackpropFilter`).
+ *  - DepthwiseConv2dNativeBackpropInput/Filter: missing from tfjs-backend-wasm,
+ *    so the input gradient of a depthwise/separable conv (and of a graph model's
+ *    FusedDepthwiseConv2dNative, whose gradient computes both) fails on wasm
+ *    without them (`wasm-depthwise-backprop.ts`).
  *  - Conv2DBackpropInput: the stock kernel is a naive loop (the dominant cost of
  *    an FGSM step). Computed as a forward Conv2D of dy with the filter rotated by
  *    180° and its in/out channels swapped, which reaches XNNPACK's fast path, or
@@ -19,8 +23,8 @@
  *
  * Every replacement falls back to the stock kernel for attributes it does not
  * handle (NCHW, non-float32, ...), so it never computes a different result.
- * (Conv2DBackpropFilter has no stock kernel: it handles NHWC and NCHW, any
- * stride and padding, and throws for non-float32 inputs.)
+ * (Conv2DBackpropFilter and the depthwise ones have no stock kernel: they
+ * handle any stride and padding and throw for non-float32 inputs.)
  *
  * Building blocks are wasm's own kernels, called through
  * `getKernel(name, 'wasm').kernelFunc(...)`. Intermediates they return are
@@ -46,6 +50,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './wasm-depthwise-backprop.ts';
 
 const BACKEND = 'wasm';
 
@@ -520,6 +525,8 @@ function batchMatMul(args: KernelArgs): TensorInfo {
 
 const replacements: Record<string, KernelFunc> = {
   Conv2DBackpropFilter: conv2DBackpropFilter as KernelFunc,
+  DepthwiseConv2dNativeBackpropInput: depthwiseConv2dNativeBackpropInput as KernelFunc,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseConv2dNativeBackpropFilter as KernelFunc,
   Conv2DBackpropInput: conv2DBackpropInput as KernelFunc,
   MaxPoolGrad: maxPoolGrad as KernelFunc,
   BatchMatMul: batchMatMul as KernelFunc,
