@@ -5,7 +5,7 @@
  * directional-check.ts.
  */
 import { GradsignError, log } from '@gradsign/core';
-import { tf, type Classifier, type LoadedModel } from '@gradsign/core/tf';
+import { scaledInputGradient, tf, type Classifier, type LoadedModel } from '@gradsign/core/tf';
 
 /** The model's raw forward function, as loadClassifier builds it. */
 export function forwardOf(loaded: LoadedModel): (x: tf.Tensor4D) => tf.Tensor {
@@ -64,16 +64,12 @@ export interface GradientCheck {
   maxAbs: number;
 }
 
-/** ∇ₓ of the cross-entropy of `label` at `image` ([1, h, w, c] in [0,1]) through the classifier. */
+/** The attack's gradient (core's saturation-safe loss) of `label` at `image` ([1, h, w, c] in [0,1]) through the classifier. */
 export function checkInputGradient(classifier: Classifier, image: Float32Array, label: number, path: string, backend: string): GradientCheck {
   const shape: [number, number, number, number] = [1, classifier.height, classifier.width, classifier.channels];
   let values: Float32Array;
   try {
-    values = tf.tidy(() => {
-      const x = tf.tensor4d(image, shape);
-      const loss = (input: tf.Tensor) => tf.neg(tf.slice(classifier.logProbs(input as tf.Tensor4D), [0, label], [1, 1]).sum());
-      return tf.grad(loss)(x).dataSync() as Float32Array;
-    });
+    values = tf.tidy(() => scaledInputGradient(classifier, tf.tensor4d(image, shape), tf.tensor1d([label], 'int32')).dataSync() as Float32Array);
   } catch (error) {
     throw opFailure(error, path, backend, 'the input-gradient check');
   }
@@ -87,7 +83,7 @@ export function checkInputGradient(classifier: Classifier, image: Float32Array, 
     maxAbs = Math.max(maxAbs, Math.abs(v));
   }
   if (maxAbs === 0) {
-    log(`warning: the input gradient of the model in ${path} is exactly zero on the check image: gradient-sign attacks will not move it (saturated softmax or a gradient-blocking op?)`);
+    log(`warning: the input gradient of the model in ${path} is exactly zero on the check image: gradient-sign attacks will not move it (a gradient-blocking op, or a saturated softmax inside the model?)`);
   }
   return { result: maxAbs === 0 ? 'zero' : 'ok', maxAbs };
 }
