@@ -2,61 +2,32 @@
  * The attack engine's library API: validate and resolve an attack once, then run it on batches of
  * [0,1] images. Foolbox-style: the classifier owns normalisation; the attack sees pixels only.
  */
-import {
-  AttackCombination,
-  GradsignError,
-  Rng,
-  formatNumber,
-  type Gradient,
-  type Method,
-  type Norm,
-  type ResolvedAttack,
-} from '@gradsign/core';
+import { AttackSpec, GradsignError, Rng, combinationId, parseWith, type ResolvedAttack } from '@gradsign/core';
 import { tf, zeroCounts, type Classifier } from '@gradsign/core/tf';
 import { linfBox, type AttackContext } from './base.ts';
 import { METHOD_REGISTRY } from './methods/index.ts';
 import { asAttackModel, type AttackModel, type ForwardPass } from './model.ts';
 import { targetStrategy } from './targets/index.ts';
 
-export interface AttackSpec {
-  method: Method;
-  gradient: Gradient;
-  eps: number;
-  norm?: Norm;
-  steps?: number;
-  alpha?: number;
-  momentum?: number;
-}
+export type { AttackSpec } from '@gradsign/core';
 
-const bad = (message: string, hint: string) => new GradsignError(message, { hint, exitCode: 2 });
-
-/** Validates an attack against the model and fills in its paper defaults; throws before any work. */
+/** Validates an attack (core's AttackSpec: one set of rules and messages) against the model, and fills in its paper defaults; throws before any work. */
 export function resolveAttack(spec: AttackSpec, numClasses: number, id?: string): ResolvedAttack {
-  const norm = spec.norm ?? 'linf';
-  const method = Object.hasOwn(METHOD_REGISTRY, spec.method) ? METHOD_REGISTRY[spec.method as Method] : undefined;
-  if (!method) throw bad(`unknown attack method "${spec.method}"`, `use one of ${Object.keys(METHOD_REGISTRY).join(', ')}`);
-  if (norm !== 'linf' && norm !== 'l2') throw bad(`unknown norm "${norm}"`, 'use "linf" or "l2"');
-  if (!(spec.eps > 0) || !Number.isFinite(spec.eps)) throw bad(`ε must be > 0, got ${spec.eps}`, 'ε is in [0,1] pixel units, e.g. 8/255');
-  if (norm === 'linf' && spec.eps > 1) throw bad(`an L∞ ε must be at most 1 (pixels are in [0,1]), got ${spec.eps}`, 'e.g. 8/255 ≈ 0.0314');
-  if (spec.alpha !== undefined && !(spec.alpha > 0 && Number.isFinite(spec.alpha))) throw bad(`α must be > 0, got ${spec.alpha}`, 'α is the step size in [0,1] pixel units');
-  if (spec.steps !== undefined && !(Number.isInteger(spec.steps) && spec.steps >= 1)) {
-    throw bad(`steps must be a whole number ≥ 1, got ${spec.steps}`, 'or leave it out for the method default');
-  }
-  if (spec.momentum !== undefined && !(spec.momentum >= 0 && Number.isFinite(spec.momentum))) throw bad(`momentum must be ≥ 0, got ${spec.momentum}`, 'MI-FGSM uses μ = 1.0');
-  if (norm === 'l2' && spec.method !== 'fgsm' && (spec.alpha === undefined || spec.steps === undefined)) {
-    throw bad(`an L2 ${spec.method} attack needs explicit alpha and steps`, 'add "alpha" and "steps" to the attack (L2 has no paper default)');
-  }
-  const strategy = targetStrategy(spec.gradient, numClasses);
-  const params = method.resolve(spec.eps, norm, { steps: spec.steps, alpha: spec.alpha, momentum: spec.momentum });
-  const combo = AttackCombination.parse({
-    id: id ?? [spec.method, spec.gradient.replace(':', ''), `eps${formatNumber(spec.eps)}`].join('-'),
-    method: spec.method,
-    gradient: spec.gradient,
-    eps: spec.eps,
-    norm,
-    ...(spec.momentum !== undefined || spec.method === 'mifgsm' ? { momentum: params.momentum } : {}),
-  });
-  return { ...combo, targeted: strategy.targeted, steps: params.steps, alpha: params.alpha };
+  const valid = parseWith(AttackSpec, spec, 'attack');
+  const strategy = targetStrategy(valid.gradient, numClasses);
+  const method = METHOD_REGISTRY[valid.method];
+  const params = method.resolve(valid.eps, valid.norm, { steps: valid.steps, alpha: valid.alpha, momentum: valid.momentum });
+  return {
+    id: id ?? combinationId(valid),
+    method: valid.method,
+    gradient: valid.gradient,
+    eps: valid.eps,
+    norm: valid.norm,
+    ...(valid.momentum !== undefined || valid.method === 'mifgsm' ? { momentum: params.momentum } : {}),
+    targeted: strategy.targeted,
+    steps: params.steps,
+    alpha: params.alpha,
+  };
 }
 
 export interface AttackBatch {

@@ -79,7 +79,7 @@ export const BucketsArtifact = defineArtifact({
   metadata: BucketingMetadata,
 });
 
-export const ResolvedAttack = AttackCombination.extend({
+export const ResolvedAttack = AttackCombination.safeExtend({
   targeted: z.boolean(),
   steps: z.number().int().min(1),
   alpha: z.number().positive(),

@@ -5,17 +5,24 @@
 import { z } from 'zod';
 import { GradsignError } from './errors.ts';
 
-/** ε may be given as a number or as "k/255" (Kurakin's convention). */
-const Fraction = z.union([
-  z.number(),
-  z
-    .string()
-    .regex(/^\s*\d+(\.\d+)?\s*\/\s*\d+(\.\d+)?\s*$/, 'expected a number or a fraction such as "8/255"')
-    .transform((s) => {
-      const [a, b] = s.split('/').map(Number) as [number, number];
-      return a / b;
-    }),
-]);
+/** A number, or a fraction "k/255" (Kurakin's convention); `what` names the field in errors. */
+function fraction(what: string) {
+  const error = (issue: { input?: unknown }) =>
+    `${what}: expected a finite number or a fraction such as "8/255", got ${typeof issue.input === 'string' ? JSON.stringify(issue.input) : String(issue.input)}`;
+  return z.union(
+    [
+      z.number({ error }),
+      z
+        .string()
+        .regex(/^\s*\d+(\.\d+)?\s*\/\s*\d+(\.\d+)?\s*$/, { error })
+        .transform((s) => {
+          const [a, b] = s.split('/').map(Number) as [number, number];
+          return a / b;
+        }),
+    ],
+    { error },
+  );
+}
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export const Backend = z.enum(BACKENDS);
@@ -125,47 +132,69 @@ export const BucketsConfig = z
 export type BucketsConfig = z.infer<typeof BucketsConfig>;
 
 export const METHODS = ['fgsm', 'bim', 'pgd', 'mifgsm'] as const;
-export const Method = z.enum(METHODS);
+export const Method = z.enum(METHODS, { error: (issue) => `unknown attack method ${JSON.stringify(issue.input)}: use one of ${METHODS.join(', ')}` });
 export type Method = z.infer<typeof Method>;
 
+export const GRADIENTS = ['inverse', 'least-likely', 'least-likely-argmin', 'random-target'] as const;
+const unknownGradient = (issue: { input?: unknown }) => `unknown gradient ${JSON.stringify(issue.input)}: use one of ${GRADIENTS.join(', ')} or target:<class>`;
 /** Gradient (target) strategies; `target:<class>` names a fixed class by index. */
-export const Gradient = z.union([
-  z.enum(['inverse', 'least-likely', 'least-likely-argmin', 'random-target']),
-  z.string().regex(/^target:\d+$/, 'expected inverse, least-likely, least-likely-argmin, random-target or target:<class>'),
-]);
+export const Gradient = z.union([z.enum(GRADIENTS), z.string().regex(/^target:\d+$/, { error: unknownGradient })], { error: unknownGradient });
 export type Gradient = z.infer<typeof Gradient>;
 
-export const Norm = z.enum(['linf', 'l2']);
+export const Norm = z.enum(['linf', 'l2'], { error: (issue) => `unknown norm ${JSON.stringify(issue.input)}: use "linf" or "l2"` });
 export type Norm = z.infer<typeof Norm>;
 
+/** ε: a number or "k/255", > 0 (the L∞ bound is checked with the norm, in attackIssues). */
+const Eps = fraction('ε must be > 0').pipe(z.number().positive('ε must be > 0'));
+
 /** Parameters a method may take beyond ε; each has a paper default where the method has one. */
-const MethodParams = {
+const AttackParams = {
   norm: Norm.default('linf'),
-  steps: z.number().int().min(1).optional(),
-  alpha: Fraction.pipe(z.number().positive()).optional(),
-  momentum: z.number().min(0).optional(),
+  steps: z.number({ error: 'steps must be a whole number ≥ 1' }).int('steps must be a whole number ≥ 1').min(1, 'steps must be a whole number ≥ 1').optional(),
+  alpha: fraction('α must be > 0').pipe(z.number().positive('α must be > 0')).optional(),
+  momentum: z.number({ error: 'momentum must be ≥ 0 (MI-FGSM uses μ = 1.0)' }).min(0, 'momentum must be ≥ 0 (MI-FGSM uses μ = 1.0)').optional(),
 };
 
-/** One sweep: every method × gradient × ε in it becomes a combination. */
+interface AttackIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** The rules an attack must satisfy beyond each field's own type, each message written once. */
+function attackIssues(a: { method: Method; eps: number; norm: Norm; steps?: number | undefined; alpha?: number | undefined }): AttackIssue[] {
+  const issues: AttackIssue[] = [];
+  if (a.norm === 'linf' && a.eps > 1) issues.push({ path: ['eps'], message: `an L∞ ε must be at most 1, i.e. in (0, 1] (pixels are in [0,1]), got ${a.eps}` });
+  if (a.norm === 'l2' && a.method !== 'fgsm' && (a.steps === undefined || a.alpha === undefined)) {
+    issues.push({ path: ['norm'], message: `an L2 ${a.method} attack needs explicit alpha and steps (L2 has no paper default)` });
+  }
+  return issues;
+}
+
+const AttackSpecObject = z.object({ method: Method, gradient: Gradient, eps: Eps, ...AttackParams }).strict();
+const checkAttack = (a: z.infer<typeof AttackSpecObject>, ctx: z.RefinementCtx) => {
+  for (const issue of attackIssues(a)) ctx.addIssue({ code: 'custom', ...issue });
+};
+
+/** One attack: method × gradient × ε and its parameters; the one definition every stage validates with. */
+export const AttackSpec = AttackSpecObject.superRefine(checkAttack);
+/** An attack as library callers give it (numbers; "k/255" strings are for pipeline files). */
+export type AttackSpec = Omit<z.input<typeof AttackSpec>, 'eps' | 'alpha'> & { eps: number; alpha?: number };
+
+/** One sweep: every method × gradient × ε in it becomes a combination, each an AttackSpec. */
 export const AttackSweep = z
-  .object({
-    methods: z.array(Method).min(1),
-    gradients: z.array(Gradient).min(1),
-    eps: z.array(Fraction.pipe(z.number().positive('ε must be > 0'))).min(1),
-    ...MethodParams,
-  })
+  .object({ methods: z.array(Method).min(1), gradients: z.array(Gradient).min(1), eps: z.array(Eps).min(1), ...AttackParams })
   .strict()
-  .superRefine((s, ctx) => {
-    if (s.norm === 'linf') {
-      s.eps.forEach((e, i) => {
-        if (e > 1) ctx.addIssue({ code: 'custom', path: ['eps', i], message: `L∞ ε must be in (0, 1], got ${e}` });
+  .superRefine((sweep, ctx) => {
+    const seen = new Set<string>();
+    for (const method of sweep.methods) {
+      sweep.eps.forEach((eps, i) => {
+        for (const issue of attackIssues({ ...sweep, method, eps })) {
+          const path = issue.path[0] === 'eps' ? ['eps', i] : issue.path;
+          const key = `${path.join('.')}|${issue.message}`;
+          if (!seen.has(key)) ctx.addIssue({ code: 'custom', path, message: issue.message });
+          seen.add(key);
+        }
       });
-    }
-    if (s.norm === 'l2' && (s.steps === undefined || s.alpha === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['norm'], message: 'an L2 attack needs explicit "alpha" and "steps"' });
-    }
-    if (s.norm === 'l2' && s.methods.includes('fgsm')) {
-      // FGM (L2) is a one-step attack with alpha = eps; allowed, steps/alpha are ignored for it.
     }
   });
 export type AttackSweep = z.infer<typeof AttackSweep>;
@@ -209,19 +238,11 @@ export const PipelineConfig = z
   });
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
 
-/** One attack to run: a point of a sweep. */
+/** One attack to run: a point of a sweep, with its id (plan.ts's combinationId). */
 export const AttackCombination = z
-  .object({
-    id: z.string(),
-    method: Method,
-    gradient: Gradient,
-    eps: z.number().positive(),
-    norm: Norm,
-    steps: z.number().int().min(1).optional(),
-    alpha: z.number().positive().optional(),
-    momentum: z.number().min(0).optional(),
-  })
-  .strict();
+  .object({ id: z.string(), ...AttackSpecObject.shape })
+  .strict()
+  .superRefine(checkAttack);
 export type AttackCombination = z.infer<typeof AttackCombination>;
 
 /** Formats a zod error as one line per issue, each with the path of the offending field. */

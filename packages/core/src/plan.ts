@@ -40,13 +40,21 @@ export function formatNumber(value: number): string {
   return String(Number(value.toFixed(4)));
 }
 
-export function combinationId(c: Omit<AttackCombination, 'id'>): string {
-  const parts = [c.method, c.gradient.replace(':', ''), `eps${formatNumber(c.eps)}`];
+type Combination = Omit<AttackCombination, 'id'>;
+
+/** A combination's id without ε: what stays the same along an ε sweep (the report's curves). */
+export function seriesId(c: Combination, eps?: number): string {
+  const parts = [c.method, c.gradient.replace(':', ''), ...(eps === undefined ? [] : [`eps${formatNumber(eps)}`])];
   if (c.norm !== 'linf') parts.push(c.norm);
   if (c.steps !== undefined) parts.push(`steps${c.steps}`);
   if (c.alpha !== undefined) parts.push(`alpha${formatNumber(c.alpha)}`);
   if (c.momentum !== undefined) parts.push(`mu${formatNumber(c.momentum)}`);
   return parts.join('-');
+}
+
+/** `bim-inverse-eps0.0314`, plus every parameter the sweep set explicitly. */
+export function combinationId(c: Combination): string {
+  return seriesId(c, c.eps);
 }
 
 /** All combinations of the pipeline's sweeps, in file order, ids unique. */
