@@ -8,7 +8,7 @@
  *    needs no second forward pass;
  *  - no weight gradients, no bias gradients, no step/cast/multiply chains for ReLU: a ReLU that
  *    feeds a 2×2 max-pool is differentiated together with it in one branch-free pass
- *    (kernels.ts); transposed dense weights are made once, not per step.
+ *    (core's src/tf/kernels/); transposed dense weights are made once, not per step.
  *
  * Supported chain (anything else ends the compiled part; the rest of the model — the "head" —
  * is differentiated with tf.grad, so every model still gets the exact semantics):
@@ -21,9 +21,22 @@
  * is core's saturation-safe one.
  */
 import type { ModelSpec } from '@gradsign/core';
-import { classifierAttackLoss, finalSoftmaxLayer, logitsBeforeSoftmax, makeClassifier, normalize, tf } from '@gradsign/core/tf';
+import {
+  COL2IM_MAX_CHANNELS,
+  classifierAttackLoss,
+  col2imValid4D,
+  conv2dBackpropInputRotated,
+  finalSoftmaxLayer,
+  logitsBeforeSoftmax,
+  makeClassifier,
+  normalize,
+  padBottomRight4D,
+  reluBackward,
+  reluMaxPool2x2Backward,
+  rotateFilter,
+  tf,
+} from '@gradsign/core/tf';
 import type { AttackModel, ForwardPass } from '../model.ts';
-import { col2imValid4D, padBottomRight4D, reluBackward, reluMaxPool2x2Backward } from './kernels.ts';
 
 type Layer = tf.layers.Layer;
 
@@ -46,10 +59,6 @@ interface Step {
   fuseRelu?: boolean;
   dispose?(): void;
 }
-
-/** Conv2D backward as a forward conv with a pre-rotated filter above this many input channels
- * (below it, core's Conv2DBackpropInput uses a matmul + col2im, faster for few channels). */
-const ROTATED_MIN_CHANNELS = 3;
 
 const IDENTITY_LAYERS = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
 
@@ -108,10 +117,7 @@ function compileLayer(layer: Layer, linear = false): Step | string {
     // Stride 1 with enough input channels: dx is a forward convolution of dy with the filter rotated
     // by 180° and its channels swapped (what core's Conv2DBackpropInput does per call). Rotated once
     // here, the filter tensor stays the same, so the backend keeps its prepared (packed) operator.
-    const rotated =
-      strides[0] === 1 && strides[1] === 1 && ci > ROTATED_MIN_CHANNELS
-        ? (tf.keep(tf.tidy(() => tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]))) as tf.Tensor4D)
-        : undefined;
+    const rotated = strides[0] === 1 && strides[1] === 1 && ci > COL2IM_MAX_CHANNELS ? tf.keep(rotateFilter(kernel)) : undefined;
     // A 'valid', stride-1 convolution whose dy covers only rows/columns [0, h') × [0, w') of its
     // output (a following 2×2 max-pool of an odd size never passes gradient to the last one) has
     // a dx covering [0, h' + kh − 1) × [0, w' + kw − 1): the same as for an input of that size, so
@@ -128,39 +134,14 @@ function compileLayer(layer: Layer, linear = false): Step | string {
         tf.fused.conv2d({ x: x as tf.Tensor4D, filter: kernel, strides, pad, dataFormat: 'NHWC', ...(bias ? { bias } : {}), activation: relu ? 'relu' : 'linear' }),
       backward: (dy, x, y) => {
         const dz = (relu && !step.skipReluMask ? reluBackward(dy, cropLike(y, dy)) : dy) as tf.Tensor4D;
-        if (croppable) {
-          const [n, h, w] = dz.shape;
-          const inShape: [number, number, number, number] = [n, h + kh - 1, w + kw - 1, ci];
-          if (rotated) {
-            return tf.conv2d(dz, rotated, 1, [
-              [0, 0],
-              [kh - 1, kh - 1],
-              [kw - 1, kw - 1],
-              [0, 0],
-            ]);
-          }
-          if (filterT) {
-            // Written at x's full size straight away (no padding pass after a cropped dz).
-            const cols = tf.matMul(tf.reshape(dz, [n * h * w, dz.shape[3]]), filterT);
-            return col2imValid4D(tf.reshape(cols, [n, h, w, kh * kw * ci]) as tf.Tensor4D, kh, kw, ci, x.shape[1]!, x.shape[2]!);
-          }
-          return tf.conv2dTranspose(dz, kernel, inShape, 1, 'valid');
-        }
-        const inShape = x.shape as [number, number, number, number];
-        if (rotated) {
-          const info = tf.backend_util.computeConv2DInfo(inShape, kernel.shape, strides, 1, pad);
-          const top = kh - 1 - info.padInfo.top;
-          const left = kw - 1 - info.padInfo.left;
-          const bottom = info.inHeight - info.outHeight - top + kh - 1;
-          const right = info.inWidth - info.outWidth - left + kw - 1;
-          if (Math.min(top, left, bottom, right) >= 0) {
-            return tf.conv2d(dz, rotated, 1, [
-              [0, 0],
-              [top, bottom],
-              [left, right],
-              [0, 0],
-            ]);
-          }
+        const [n, h, w] = dz.shape;
+        const inShape = (croppable ? [n, h + kh - 1, w + kw - 1, ci] : x.shape) as [number, number, number, number];
+        const viaRotated = rotated && conv2dBackpropInputRotated(dz, rotated, inShape, strides, pad);
+        if (viaRotated) return viaRotated;
+        if (filterT) {
+          // Written at x's full size straight away (no padding pass after a cropped dz).
+          const cols = tf.matMul(tf.reshape(dz, [n * h * w, dz.shape[3]]), filterT);
+          return col2imValid4D(tf.reshape(cols, [n, h, w, kh * kw * ci]) as tf.Tensor4D, kh, kw, ci, x.shape[1]!, x.shape[2]!);
         }
         return tf.conv2dTranspose(dz, kernel, inShape, strides, pad);
       },

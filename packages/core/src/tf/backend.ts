@@ -9,6 +9,7 @@ import path from 'node:path';
 import { GradsignError } from '../errors.ts';
 import { log } from '../progress.ts';
 import type { Backend } from '../config.ts';
+import { registerWasmKernels } from './kernels/registry.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -51,8 +52,7 @@ export async function initWasm(): Promise<boolean> {
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/');
-    const { registerWasmKernels } = await import('./wasm-kernels.ts');
-    registerWasmKernels();
+    registerWasmKernels(); // after the import above: replacements wrap its stock kernels
     return await tf.setBackend('wasm');
   } catch (error) {
     log(`wasm backend unavailable: ${(error as Error).message}`);

@@ -1,14 +1,23 @@
 /**
- * The compiled path's own kernels against plain references: the JS kernels (cpu backend), the
- * wasm-heap versions, and the WebAssembly SIMD max-pool kernel, on awkward inputs (ties, −0, odd
- * sizes, a cropped dy, channel counts that are and are not multiples of 4).
+ * The kernels tfjs lacks, written for the attacks' compiled backward pass, against plain
+ * references: the JS kernels (cpu backend), the wasm-heap versions, and the WebAssembly SIMD
+ * max-pool kernel, on awkward inputs (ties, −0, odd sizes, a cropped dy, channel counts that are
+ * and are not multiples of 4).
  */
-import { Rng } from '@gradsign/core';
-import { tf } from '@gradsign/core/tf';
 import { describe, expect, test } from 'vitest';
-import { col2imValid4D, padBottomRight4D, reluBackward, reluMaxPool2x2Backward } from '../src/compiled/kernels.ts';
-import { simdKernels, type WasmMemory } from '../src/compiled/simd.ts';
-import { useBackend } from './helpers.ts';
+import { Rng } from '../../src/rng.ts';
+import { initWasm, tf } from '../../src/tf/backend.ts';
+import { col2imValid4D, padBottomRight4D, reluBackward, reluMaxPool2x2Backward } from '../../src/tf/kernels/index.ts';
+import { reluMaxPoolSimd } from '../../src/tf/kernels/relu-max-pool-2x2-grad-simd.ts';
+import type { WasmMemory } from '../../src/tf/kernels/wasm-backend.ts';
+
+/** Switches the process to `backend` (each test file runs in its own process). */
+async function useBackend(backend: 'wasm' | 'cpu'): Promise<void> {
+  if (backend === 'wasm') expect(await initWasm()).toBe(true);
+  else await tf.setBackend('cpu');
+  await tf.ready();
+  tf.enableProdMode();
+}
 
 /** ReLU outputs with many ties and zeros (values on a coarse grid), one −0. */
 function reluOutput(shape: [number, number, number, number], seed: number): Float32Array {
@@ -44,7 +53,7 @@ const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.ev
 test('the SIMD module assembles and instantiates over the wasm backend\'s memory', async () => {
   await useBackend('wasm');
   const memory = (tf.backend() as unknown as { wasm: { asm: { memory: WasmMemory } } }).wasm.asm.memory;
-  expect(typeof simdKernels(memory)?.reluMaxPool2x2Grad).toBe('function');
+  expect(typeof reluMaxPoolSimd(memory)?.reluMaxPool2x2Grad).toBe('function');
 });
 
 describe.each(['wasm', 'cpu'] as const)('%s backend', (backend) => {
