@@ -2,6 +2,7 @@
  * The WebAssembly SIMD version of GradsignReluMaxPool2x2Grad (relu-max-pool-2x2-grad.ts), for the
  * wasm backend: channels four at a time, straight on the backend's memory.
  */
+import { KEY_MASK, KEY_OFFSET, ZERO_KEY } from './float-order.ts';
 import { FunctionBody, Simd, simdModule } from './wasm-assembler.ts';
 
 export interface ReluMaxPoolSimd {
@@ -11,8 +12,8 @@ export interface ReluMaxPoolSimd {
 
 /**
  * Same result as the JS version: per 2×2 window and channel, dy goes to the FIRST maximum of the
- * ReLU output y (compared as int32 bit patterns after folding −0 into +0), if it is > 0; out is
- * [n, 2·oh, 2·ow, c].
+ * ReLU output y (compared as the JS version's order keys: int32 bit patterns, −0 folded into +0,
+ * NaN lowest), if it is > 0; out is [n, 2·oh, 2·ow, c].
  */
 function reluMaxPool2x2Grad(): FunctionBody {
   // params
@@ -20,16 +21,18 @@ function reluMaxPool2x2Grad(): FunctionBody {
   // i32 locals
   const b = 9, r = 10, col = 11, k = 12, pa = 13, po = 14, rowA = 15, rowO = 16, cb = 17, dyp = 18, tmp = 19;
   // v128 locals
-  const x0 = 20, x1 = 21, x2 = 22, x3 = 23, s1 = 24, s3 = 25, t = 26, g = 27, m01 = 28, m23 = 29, mask = 30;
-  const f = new FunctionBody(9, 11, 11);
+  const x0 = 20, x1 = 21, x2 = 22, x3 = 23, s1 = 24, s3 = 25, t = 26, g = 27, m01 = 28, m23 = 29, mask = 30, offset = 31;
+  const f = new FunctionBody(9, 11, 12);
   f.get(C).i32(2).shl().set(cb); // channel row in bytes
   f.get(W).get(cb).mul().set(rowA);
   f.get(OW).i32(1).shl().get(cb).mul().set(rowO);
   f.get(DY).set(dyp);
-  f.v128([0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff]).set(mask);
-  const loadMasked = (addr: () => void, into: number) => {
+  f.v128([KEY_MASK, KEY_MASK, KEY_MASK, KEY_MASK]).set(mask);
+  f.v128([KEY_OFFSET, KEY_OFFSET, KEY_OFFSET, KEY_OFFSET]).set(offset);
+  // into = the order keys (float-order.ts) of the four values at addr
+  const loadKeys = (addr: () => void, into: number) => {
     addr();
-    f.load().get(mask).simd(Simd.v128And).set(into);
+    f.load().get(offset).simd(Simd.i32x4Add).get(mask).simd(Simd.v128And).set(into);
   };
   f.forLoop(b, { local: N }, 1, () => {
     f.forLoop(r, { local: OH }, 1, () => {
@@ -40,10 +43,10 @@ function reluMaxPool2x2Grad(): FunctionBody {
         f.get(b).get(OH).mul().i32(1).shl().get(r).i32(1).shl().add().get(rowO).mul().get(OUT).add();
         f.get(col).i32(1).shl().get(cb).mul().add().set(po);
         f.forLoop(k, { local: cb }, 16, () => {
-          loadMasked(() => f.get(pa).get(k).add(), x0);
-          loadMasked(() => f.get(pa).get(cb).add().get(k).add(), x1);
-          loadMasked(() => f.get(pa).get(rowA).add().get(k).add(), x2);
-          loadMasked(() => f.get(pa).get(rowA).add().get(cb).add().get(k).add(), x3);
+          loadKeys(() => f.get(pa).get(k).add(), x0);
+          loadKeys(() => f.get(pa).get(cb).add().get(k).add(), x1);
+          loadKeys(() => f.get(pa).get(rowA).add().get(k).add(), x2);
+          loadKeys(() => f.get(pa).get(rowA).add().get(cb).add().get(k).add(), x3);
           f.get(x1).get(x0).simd(Simd.i32x4GtS).set(s1); // x1 > x0: a tie keeps the first
           f.get(x1).get(x0).get(s1).simd(Simd.v128Bitselect).set(m01);
           f.get(x3).get(x2).simd(Simd.i32x4GtS).set(s3);
@@ -51,7 +54,7 @@ function reluMaxPool2x2Grad(): FunctionBody {
           f.get(m23).get(m01).simd(Simd.i32x4GtS).set(t); // the bottom row's maximum is strictly larger
           // g = dy where max(m01, m23) > 0
           f.get(dyp).load();
-          f.get(m23).get(m01).get(t).simd(Simd.v128Bitselect).v128([0, 0, 0, 0]).simd(Simd.i32x4GtS);
+          f.get(m23).get(m01).get(t).simd(Simd.v128Bitselect).v128([ZERO_KEY, ZERO_KEY, ZERO_KEY, ZERO_KEY]).simd(Simd.i32x4GtS);
           f.simd(Simd.v128And).set(g);
           // out: (g & ~t & ~s1), (g & ~t & s1), (g & t & ~s3), (g & t & s3)
           f.get(po).get(k).add();

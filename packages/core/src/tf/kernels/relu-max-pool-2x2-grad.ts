@@ -7,15 +7,18 @@
  * rows and columns those windows cover, [n, 2·oh', 2·ow', c]: everything outside is zero (an odd
  * last row/column is in no window at all).
  *
+ * NaN as in tfjs's MaxPoolGrad (cpu): a NaN activation is never a window's maximum, a window of
+ * only NaN passes no gradient, and a NaN in dy reaches the maximum like any value.
+ *
  * Branch-free: for non-negative float32 values the order of their bit patterns read as int32 is the
  * order of the values, so the arg-maxima are found with integer arithmetic only — no data-dependent
  * branches, whose mispredictions otherwise dominate this loop (measured: 27 ms → 11 ms for the
- * default CNN's first pooling layer at batch 256). −0 is folded to +0 first; a NaN activation
- * compares above +∞, unlike tfjs's MaxPoolGrad where NaN never wins — a model producing NaN is
- * broken either way. On wasm with channels in fours, the SIMD version runs instead.
+ * default CNN's first pooling layer at batch 256). On wasm with channels in fours, the SIMD version
+ * runs instead.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { ZERO_KEY, orderKey } from './float-order.ts';
 import { memoryKernel } from './memory-kernel.ts';
 import { addKernel } from './registry.ts';
 import { reluMaxPoolSimd } from './relu-max-pool-2x2-grad-simd.ts';
@@ -59,18 +62,17 @@ const reluMaxPoolGrad = memoryKernel(
           const o2 = o0 + rowO;
           const o3 = o2 + c;
           for (let k = 0; k < c; k++, di++) {
-            // & 0x7fffffff folds −0 into +0; values are then in [0, 2³¹), so differences don't overflow.
-            const x0 = A[a0 + k]! & 0x7fffffff;
-            const x1 = A[a1 + k]! & 0x7fffffff;
-            const x2 = A[a2 + k]! & 0x7fffffff;
-            const x3 = A[a3 + k]! & 0x7fffffff;
+            const x0 = orderKey(A[a0 + k]!);
+            const x1 = orderKey(A[a1 + k]!);
+            const x2 = orderKey(A[a2 + k]!);
+            const x3 = orderKey(A[a3 + k]!);
             const s1 = (x0 - x1) >>> 31; // 1 when x1 > x0 (a tie keeps the first)
             const m01 = x0 + ((x1 - x0) & -s1);
             const s3 = (x2 - x3) >>> 31;
             const m23 = x2 + ((x3 - x2) & -s3);
             const t = (m01 - m23) >>> 31; // 1 when the bottom row's maximum is strictly larger
             const m = m01 + ((m23 - m01) & -t);
-            const g = D[di]! & -((0 - m) >>> 31); // the gradient passes only when the maximum is > 0
+            const g = D[di]! & -((ZERO_KEY - m) >>> 31); // the gradient passes only when the maximum is > 0
             const top = t ^ 1;
             O[o0 + k] = g & -(top & (s1 ^ 1));
             O[o1 + k] = g & -(top & s1);

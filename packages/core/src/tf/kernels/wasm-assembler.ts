@@ -35,6 +35,7 @@ export const Simd = {
   v128And: 0x4e,
   v128AndNot: 0x4f,
   v128Bitselect: 0x52,
+  i32x4Add: 0xae,
 } as const;
 export type Simd = (typeof Simd)[keyof typeof Simd];
 
