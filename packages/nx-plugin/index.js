@@ -8,6 +8,7 @@
 const { createHash } = require('node:crypto');
 const { readFileSync, writeFileSync, mkdirSync, renameSync, statSync } = require('node:fs');
 const path = require('node:path');
+const { projectName } = require('./project-names.js');
 const { summarizeRun } = require('./summary.js');
 
 /** Sources a stage's output depends on, besides its options and upstream outputs. */
@@ -33,13 +34,6 @@ const USES_TF = new Set(['model', 'bucketing', 'attacks', 'evaluate']);
 /** @param {string} s */
 function shellQuote(s) {
   return /^[\w./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** @param {string} pipeline @param {{stage: string, key: string, combination?: string}} task */
-function projectName(pipeline, task) {
-  if (task.stage === 'attacks') return `${pipeline}-attack-${task.combination}`;
-  if (task.stage === 'evaluate') return `${pipeline}-evaluate-${task.combination}`;
-  return `${pipeline}-${task.stage}`;
 }
 
 /**

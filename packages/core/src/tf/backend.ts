@@ -8,23 +8,26 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { GradsignError } from '../errors.ts';
 import { log } from '../progress.ts';
-import type { Backend } from '../config.ts';
+import { BACKENDS, type Backend } from '../config.ts';
 import { registerWasmKernels } from './kernels/registry.ts';
 
 const require = createRequire(import.meta.url);
 
-export type ResolvedBackend = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-
-let active: ResolvedBackend | undefined;
-
-/** The optional native bindings, in order of preference. */
-const NATIVE_BINDINGS = [
+/**
+ * The optional native bindings, in order of preference: package, and the backend it resolves to.
+ * The Nx plugin's resolve-backend.cjs keeps a plain-JS copy (packages/nx-plugin/test checks it).
+ */
+export const NATIVE_BINDINGS = [
   ['@tensorflow/tfjs-node-gpu', 'tensorflow-gpu'],
   ['@tensorflow/tfjs-node', 'tensorflow'],
 ] as const;
+export type NativeBackend = (typeof NATIVE_BINDINGS)[number][1];
+export type ResolvedBackend = NativeBackend | 'wasm' | 'cpu';
+
+let active: ResolvedBackend | undefined;
 
 /** Which optional native binding is installed, without loading it (cheap). */
-export function installedNativeBinding(): 'tensorflow-gpu' | 'tensorflow' | undefined {
+export function installedNativeBinding(): NativeBackend | undefined {
   for (const [pkg, name] of NATIVE_BINDINGS) {
     try {
       require.resolve(`${pkg}/package.json`);
@@ -71,7 +74,7 @@ export async function selectBackend(requested: Backend = 'auto', options: { quie
   if (wanted === 'auto' || wanted === 'tensorflow') chosen = await tryNative();
   if (!chosen && wanted === 'tensorflow') {
     throw new GradsignError('backend "tensorflow" requested but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads', {
-      hint: 'install one (README, "Use a GPU"), or use --backend auto|wasm|cpu',
+      hint: `install one (README, "Use a GPU"), or use --backend ${BACKENDS.filter((b) => b !== 'tensorflow').join('|')}`,
     });
   }
   if (!chosen && (wanted === 'auto' || wanted === 'wasm')) chosen = (await initWasm()) ? 'wasm' : undefined;
@@ -90,5 +93,4 @@ export async function selectBackend(requested: Backend = 'auto', options: { quie
   return chosen;
 }
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export { tf };
