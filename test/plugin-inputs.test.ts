@@ -1,10 +1,17 @@
 /**
- * The Nx plugin's plain-JS copies of core's lists (packages/nx-plugin) must be core's: the native
- * bindings (resolve-backend.cjs) and the stages (project-names.js).
+ * The Nx plugin (packages/nx-plugin): what it hashes must be what the stages really depend on, and
+ * its plain-JS copies of core's lists must be core's:
+ *
+ *  - every package declares exactly the npm packages its sources import (the plugin hashes a
+ *    stage's declared dependencies and core's: an undeclared import would be served stale cache
+ *    hits when that package changes), and `usesBackend` exactly where a stage imports core's tf;
+ *  - the native bindings (resolve-backend.cjs) and the stages (project-names.js) equal core's.
  */
-import { createRequire } from 'node:module';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { describe, expect, test } from 'vitest';
 import { BACKENDS, STAGES } from '@gradsign/core';
 import { NATIVE_BINDINGS } from '@gradsign/core/tf';
@@ -12,6 +19,7 @@ import { NATIVE_BINDINGS } from '@gradsign/core/tf';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PLUGIN = path.join(REPO, 'packages/nx-plugin');
 const require = createRequire(path.join(PLUGIN, 'index.js'));
+const { stageInputs } = require('./stage-inputs.js') as { stageInputs(root: string, stage: string): { npm: string[]; usesBackend: boolean } };
 const resolveBackend = require('./resolve-backend.cjs') as { NATIVE_BINDINGS: string[][]; WITHOUT_NATIVE: string };
 const names = require('./project-names.js') as {
   STAGES: string[];
@@ -20,6 +28,47 @@ const names = require('./project-names.js') as {
   projectName(pipeline: string, task: { stage: string; combination?: string }): string;
   reportPipeline(project: string): string | undefined;
 };
+
+const packageName = (spec: string) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && /\.(ts|mts|js|mjs|cjs)$/.test(e.name))
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+/** Module specifiers a package's sources import (static, dynamic, require; comments ignored). */
+function importsOf(pkg: string): string[] {
+  const specs = sourceFiles(path.join(REPO, 'packages', pkg, 'src')).flatMap((file) =>
+    ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map((f) => f.fileName),
+  );
+  return [...new Set(specs)];
+}
+
+/** npm and workspace packages a package's sources import. */
+const importedPackages = (pkg: string) => [...new Set(importsOf(pkg).filter((s) => !s.startsWith('.') && !isBuiltin(s)).map(packageName))].sort();
+
+const packageJson = (pkg: string) => JSON.parse(readFileSync(path.join(REPO, 'packages', pkg, 'package.json'), 'utf8'));
+const withSources = readdirSync(path.join(REPO, 'packages')).filter((p) => readdirSync(path.join(REPO, 'packages', p)).includes('src'));
+
+describe('declared dependencies', () => {
+  test.each(withSources)('%s declares exactly what its sources import', (pkg) => {
+    expect(Object.keys(packageJson(pkg).dependencies ?? {}).sort()).toEqual(importedPackages(pkg));
+  });
+
+  test.each([...STAGES])('%s: usesBackend exactly where it imports @gradsign/core/tf', (stage) => {
+    expect(stageInputs(REPO, stage).usesBackend).toBe(importsOf(stage).includes('@gradsign/core/tf'));
+  });
+
+  test('a stage is hashed on its own npm dependencies and core\'s, not on the workspace packages', () => {
+    const core = Object.keys(packageJson('core').dependencies);
+    for (const stage of STAGES) {
+      const own = importedPackages(stage).filter((p) => !p.startsWith('@gradsign/'));
+      expect(stageInputs(REPO, stage).npm).toEqual([...new Set([...own, ...core])].sort());
+    }
+    expect(stageInputs(REPO, 'report').npm).toEqual(expect.arrayContaining(['sharp', 'vega', 'vega-lite', 'apache-arrow', 'zod']));
+  });
+});
 
 describe('plain-JS copies of core\'s lists', () => {
   test('resolve-backend.cjs knows core\'s native bindings, and falls back to a backend core knows', () => {

@@ -3,33 +3,15 @@
  * gradsign's Nx plugin: every pipelines/<name>.json becomes one Nx project per stage and per attack
  * combination, so each task is hashed on its own options and sources only, plus an aggregate target
  * `pipeline:<name>`. Plain JavaScript (Nx loads plugins before any build); the pipeline schema and its
- * expansion are the TypeScript ones in @gradsign/core, loaded through tsx and memoised on disk.
+ * expansion are the TypeScript ones in @gradsign/core, loaded through tsx and memoised on disk; each
+ * task's npm inputs come from the packages' own package.json (stage-inputs.js).
  */
 const { createHash } = require('node:crypto');
 const { readFileSync, writeFileSync, mkdirSync, renameSync, statSync } = require('node:fs');
 const path = require('node:path');
 const { projectName } = require('./project-names.js');
+const { stageInputs } = require('./stage-inputs.js');
 const { summarizeRun } = require('./summary.js');
-
-/** Sources a stage's output depends on, besides its options and upstream outputs. */
-const STAGE_SOURCES = {
-  preprocess: ['preprocess'],
-  model: ['model'],
-  bucketing: ['bucketing'],
-  attacks: ['attacks'],
-  evaluate: ['evaluate'],
-  report: ['report'],
-};
-/** npm packages whose version changes a stage's output (hashed by version, not the whole lockfile). */
-const EXTERNAL = {
-  preprocess: ['apache-arrow', 'zod', 'sharp'],
-  model: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'apache-arrow', 'zod'],
-  bucketing: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'apache-arrow', 'zod'],
-  attacks: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'apache-arrow', 'zod'],
-  evaluate: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'apache-arrow', 'zod'],
-  report: ['apache-arrow', 'zod', 'vega', 'vega-lite', 'sharp'],
-};
-const USES_TF = new Set(['model', 'bucketing', 'attacks', 'evaluate']);
 
 /** @param {string} s */
 function shellQuote(s) {
@@ -71,22 +53,23 @@ function plan(root, file) {
   return result;
 }
 
-/** @param {string} pipeline @param {any} task @param {Map<string, string>} names */
-function stageProject(pipeline, task, names) {
-  const stage = /** @type {keyof typeof STAGE_SOURCES} */ (task.stage);
+/** @param {string} root @param {string} pipeline @param {any} task @param {Map<string, string>} names */
+function stageProject(root, pipeline, task, names) {
+  const stage = /** @type {string} */ (task.stage);
   const command = ['node', '--import', 'tsx', `packages/${stage}/src/cli.ts`, ...task.args].map(shellQuote).join(' ');
+  const { npm, usesBackend } = stageInputs(root, stage);
   /** @type {any[]} */
   const inputs = [
     '{workspaceRoot}/packages/core/src/**/*',
-    ...STAGE_SOURCES[stage].map((p) => `{workspaceRoot}/packages/${p}/src/**/*`),
+    `{workspaceRoot}/packages/${stage}/src/**/*`,
     { dependentTasksOutputFiles: '**/*' },
-    { externalDependencies: EXTERNAL[stage] },
+    { externalDependencies: npm },
   ];
   if (task.externalInputs?.length) {
     // Files outside the workspace (dataset, your model): Nx cannot hash them, so fingerprint them.
     inputs.push({ runtime: ['node', 'packages/nx-plugin/fingerprint.cjs', ...task.externalInputs].map(shellQuote).join(' ') });
   }
-  if (USES_TF.has(stage)) {
+  if (usesBackend) {
     // The backend the task will really use: GPU and wasm results may differ in the last bits.
     inputs.push({ env: 'GRADSIGN_BACKEND' }, { runtime: 'node packages/nx-plugin/resolve-backend.cjs' });
   }
@@ -122,7 +105,7 @@ const createNodes = [
       /** @type {Record<string, any>} */
       const projects = {};
       for (const task of tasks) {
-        const project = stageProject(name, task, names);
+        const project = stageProject(context.workspaceRoot, name, task, names);
         projects[project.root] = { name: names.get(task.key), ...project };
       }
       aggregate[name] = {
