@@ -5,14 +5,17 @@
  *  - every package declares exactly the npm packages its sources import (the plugin hashes a
  *    stage's declared dependencies and core's: an undeclared import would be served stale cache
  *    hits when that package changes), and `usesBackend` exactly where a stage imports core's tf;
- *  - the native bindings (resolve-backend.cjs) and the stages (project-names.js) equal core's.
+ *  - the native bindings (resolve-backend.cjs) and the stages (project-names.js) equal core's;
+ *  - the plan memo is keyed on content, not mtimes, and a memoised plan does not load tsx.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { BACKENDS, STAGES } from '@gradsign/core';
 import { NATIVE_BINDINGS } from '@gradsign/core/tf';
 
@@ -28,6 +31,7 @@ const names = require('./project-names.js') as {
   projectName(pipeline: string, task: { stage: string; combination?: string }): string;
   reportPipeline(project: string): string | undefined;
 };
+const { plannerFingerprint } = require('./plan-memo.js') as { plannerFingerprint(root: string): string };
 
 const packageName = (spec: string) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
 
@@ -85,5 +89,44 @@ describe('plain-JS copies of core\'s lists', () => {
     }
     expect(names.projectName('full', { stage: 'attacks', combination: 'x' })).toBe('full-attack-x');
     expect('pipeline').not.toMatch(names.STAGE_PROJECT);
+  });
+});
+
+describe('the plan memo', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  /** A workspace with core's planner sources (copied), smoke.json and the repository's node_modules. */
+  function workspace(): string {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'gradsign-plan-memo-'));
+    dirs.push(root);
+    cpSync(path.join(REPO, 'packages/core/src'), path.join(root, 'packages/core/src'), { recursive: true });
+    mkdirSync(path.join(root, 'pipelines'));
+    cpSync(path.join(REPO, 'pipelines/smoke.json'), path.join(root, 'pipelines/smoke.json'));
+    symlinkSync(path.join(REPO, 'node_modules'), path.join(root, 'node_modules'));
+    return root;
+  }
+
+  test('is keyed on the planner sources\' content, not their mtimes', () => {
+    const root = workspace();
+    const before = plannerFingerprint(root);
+    const errors = path.join(root, 'packages/core/src/errors.ts'); // imported by config.ts and plan.ts
+    utimesSync(errors, new Date(), new Date(Date.now() + 60_000));
+    expect(plannerFingerprint(root)).toBe(before);
+    writeFileSync(errors, readFileSync(errors, 'utf8') + '\n// changed\n');
+    expect(plannerFingerprint(root)).not.toBe(before);
+  });
+
+  test('a memoised plan is read without loading tsx', () => {
+    const root = workspace();
+    const script = `
+      const { plan } = require(${JSON.stringify(path.join(PLUGIN, 'plan-memo.js'))});
+      const { tasks } = plan(${JSON.stringify(root)}, 'pipelines/smoke.json');
+      const tsx = Object.keys(require.cache).some((m) => m.includes('/node_modules/tsx/'));
+      process.stdout.write(JSON.stringify({ tasks: tasks.length, tsx }));`;
+    const run = () => JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as { tasks: number; tsx: boolean };
+    const first = run();
+    expect(first.tsx).toBe(true); // planned through core's TypeScript
+    expect(run()).toEqual({ tasks: first.tasks, tsx: false });
   });
 });

@@ -3,12 +3,10 @@
  * gradsign's Nx plugin: every pipelines/<name>.json becomes one Nx project per stage and per attack
  * combination, so each task is hashed on its own options and sources only, plus an aggregate target
  * `pipeline:<name>`. Plain JavaScript (Nx loads plugins before any build); the pipeline schema and its
- * expansion are the TypeScript ones in @gradsign/core, loaded through tsx and memoised on disk; each
- * task's npm inputs come from the packages' own package.json (stage-inputs.js).
+ * expansion are the TypeScript ones in @gradsign/core, loaded through tsx and memoised on disk
+ * (plan-memo.js); each task's npm inputs come from the packages' own package.json (stage-inputs.js).
  */
-const { createHash } = require('node:crypto');
-const { readFileSync, writeFileSync, mkdirSync, renameSync, statSync } = require('node:fs');
-const path = require('node:path');
+const { plan } = require('./plan-memo.js');
 const { projectName } = require('./project-names.js');
 const { stageInputs } = require('./stage-inputs.js');
 const { summarizeRun } = require('./summary.js');
@@ -16,41 +14,6 @@ const { summarizeRun } = require('./summary.js');
 /** @param {string} s */
 function shellQuote(s) {
   return /^[\w./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * Plans a pipeline with @gradsign/core (TypeScript, through tsx). Memoised by the content of the
- * pipeline file and the planner's sources, so a cached rerun does not pay for loading tsx.
- * @param {string} root @param {string} file
- */
-function plan(root, file) {
-  const text = readFileSync(path.join(root, file), 'utf8');
-  const coreSrc = path.join(root, 'packages/core/src');
-  const stamp = ['config.ts', 'plan.ts', 'errors.ts']
-    .map((f) => statSync(path.join(coreSrc, f)).mtimeMs)
-    .join(',');
-  const key = createHash('sha256').update(file).update('\0').update(text).update('\0').update(stamp).digest('hex');
-  const cacheFile = path.join(root, '.nx/workspace-data/gradsign-plans', `${key}.json`);
-  try {
-    return JSON.parse(readFileSync(cacheFile, 'utf8'));
-  } catch {
-    // not memoised yet
-  }
-  const tsx = require('tsx/cjs/api');
-  /** @type {typeof import('../core/src/config.ts')} */
-  const config = tsx.require(path.join(coreSrc, 'config.ts'), __filename);
-  /** @type {typeof import('../core/src/plan.ts')} */
-  const planner = tsx.require(path.join(coreSrc, 'plan.ts'), __filename);
-  const name = path.basename(file, '.json');
-  // Throws a GradsignError naming the file and each bad field's path; Nx shows it.
-  const parsed = config.parsePipelineText(text, file);
-  const tasks = planner.planPipeline(name, parsed);
-  const result = { name, tasks };
-  mkdirSync(path.dirname(cacheFile), { recursive: true });
-  const tmp = `${cacheFile}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(result));
-  renameSync(tmp, cacheFile);
-  return result;
 }
 
 /** @param {string} root @param {string} pipeline @param {any} task @param {Map<string, string>} names */
