@@ -6,7 +6,7 @@
  * expansion are the TypeScript ones in @gradsign/core, loaded through tsx and memoised on disk
  * (plan-memo.js); each task's npm inputs come from the packages' own package.json (stage-inputs.js).
  */
-const { plan } = require('./plan-memo.js');
+const { plan, plannerFingerprint } = require('./plan-memo.js');
 const { projectName } = require('./project-names.js');
 const { stageInputs } = require('./stage-inputs.js');
 const { summarizeRun } = require('./summary.js');
@@ -16,11 +16,14 @@ function shellQuote(s) {
   return /^[\w./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** @param {string} root @param {string} pipeline @param {any} task @param {Map<string, string>} names */
-function stageProject(root, pipeline, task, names) {
+/**
+ * @param {(stage: string) => {npm: string[], usesBackend: boolean}} inputsOf
+ * @param {string} pipeline @param {any} task @param {Map<string, string>} names
+ */
+function stageProject(inputsOf, pipeline, task, names) {
   const stage = /** @type {string} */ (task.stage);
   const command = ['node', '--import', 'tsx', `packages/${stage}/src/cli.ts`, ...task.args].map(shellQuote).join(' ');
-  const { npm, usesBackend } = stageInputs(root, stage);
+  const { npm, usesBackend } = inputsOf(stage);
   /** @type {any[]} */
   const inputs = [
     '{workspaceRoot}/packages/core/src/**/*',
@@ -62,13 +65,23 @@ const createNodes = [
     const aggregate = {};
     /** @type {any[]} */
     const results = [];
+    // Read once per graph computation, not once per task or file.
+    const root = context.workspaceRoot;
+    const fingerprint = plannerFingerprint(root);
+    /** @type {Map<string, {npm: string[], usesBackend: boolean}>} */
+    const inputs = new Map();
+    const inputsOf = (/** @type {string} */ stage) => {
+      let found = inputs.get(stage);
+      if (!found) inputs.set(stage, (found = stageInputs(root, stage)));
+      return found;
+    };
     for (const file of files) {
-      const { name, tasks } = plan(context.workspaceRoot, file);
+      const { name, tasks } = plan(root, file, fingerprint);
       const names = new Map(tasks.map((/** @type {any} */ t) => [t.key, projectName(name, t)]));
       /** @type {Record<string, any>} */
       const projects = {};
       for (const task of tasks) {
-        const project = stageProject(context.workspaceRoot, name, task, names);
+        const project = stageProject(inputsOf, name, task, names);
         projects[project.root] = { name: names.get(task.key), ...project };
       }
       aggregate[name] = {

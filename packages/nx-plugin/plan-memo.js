@@ -47,11 +47,11 @@ function plannerFingerprint(root) {
 /**
  * `{ name, tasks }` of pipelines/<name>.json. Throws core's GradsignError naming the file and each
  * bad field's path; Nx shows it.
- * @param {string} root @param {string} file
+ * @param {string} root @param {string} file @param {string} fingerprint plannerFingerprint(root)
  */
-function plan(root, file) {
+function plan(root, file, fingerprint = plannerFingerprint(root)) {
   const text = readFileSync(path.join(root, file), 'utf8');
-  const key = createHash('sha256').update(file).update('\0').update(text).update('\0').update(plannerFingerprint(root)).digest('hex');
+  const key = createHash('sha256').update(file).update('\0').update(text).update('\0').update(fingerprint).digest('hex');
   const memo = path.join(root, MEMO_DIR, `${key}.json`);
   try {
     return JSON.parse(readFileSync(memo, 'utf8'));
