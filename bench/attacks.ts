@@ -29,7 +29,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Rng, log, type ModelSpec, type ResolvedAttack } from '@gradsign/core';
-import { initWasm, installedNativeBinding, tf } from '@gradsign/core/tf';
+import { NATIVE_BINDINGS, initWasm, installedNativeBinding, tf } from '@gradsign/core/tf';
 import {
   AttackPool,
   attackBatch,
@@ -281,7 +281,7 @@ export async function run(argv: string[]): Promise<object> {
   const native = installedNativeBinding();
   if (native) {
     try {
-      await import(native === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+      await import(NATIVE_BINDINGS.find(([, name]) => name === native)![0]);
       variants.push({ backend: native, workers: 1, gradient: 'auto', batches, runs, bimRuns, make: inProcess('tensorflow', 'auto', artifacts) });
     } catch (error) {
       skipped.push({ backend: native, reason: `does not load: ${(error as Error).message}` });

@@ -6,7 +6,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+
+const { PER_COMBINATION_STAGES, projectName } = createRequire(import.meta.url)('../packages/nx-plugin/project-names.js');
 
 const args = new Set(process.argv.slice(2));
 if (args.has('--help') || args.has('-h')) {
@@ -34,15 +37,15 @@ if (args.has('--all')) {
   );
   for (const pipeline of readdirSync(artifacts)) {
     const dir = path.join(artifacts, pipeline);
-    if (!projects.has(`${pipeline}-report`)) {
+    if (!projects.has(projectName(pipeline, { stage: 'report' }))) {
       remove(dir, `pipelines/${pipeline}.json no longer exists`);
       continue;
     }
-    for (const [stage, prefix] of [['attacks', 'attack'], ['evaluate', 'evaluate']]) {
+    for (const stage of PER_COMBINATION_STAGES) {
       const stageDir = path.join(dir, stage);
       if (!existsSync(stageDir)) continue;
       for (const id of readdirSync(stageDir)) {
-        if (!projects.has(`${pipeline}-${prefix}-${id}`)) remove(path.join(stageDir, id), `combination ${id} is no longer in pipelines/${pipeline}.json`);
+        if (!projects.has(projectName(pipeline, { stage, combination: id }))) remove(path.join(stageDir, id), `combination ${id} is no longer in pipelines/${pipeline}.json`);
       }
     }
   }

@@ -3,96 +3,39 @@
  * gradsign's Nx plugin: every pipelines/<name>.json becomes one Nx project per stage and per attack
  * combination, so each task is hashed on its own options and sources only, plus an aggregate target
  * `pipeline:<name>`. Plain JavaScript (Nx loads plugins before any build); the pipeline schema and its
- * expansion are the TypeScript ones in @gradsign/core, loaded through tsx and memoised on disk.
+ * expansion are the TypeScript ones in @gradsign/core, loaded through tsx and memoised on disk
+ * (plan-memo.js); each task's npm inputs come from the packages' own package.json (stage-inputs.js).
  */
-const { createHash } = require('node:crypto');
-const { readFileSync, writeFileSync, mkdirSync, renameSync, statSync } = require('node:fs');
-const path = require('node:path');
+const { plan, plannerFingerprint } = require('./plan-memo.js');
+const { projectName } = require('./project-names.js');
+const { stageInputs } = require('./stage-inputs.js');
 const { summarizeRun } = require('./summary.js');
-
-/** Sources a stage's output depends on, besides its options and upstream outputs. */
-const STAGE_SOURCES = {
-  preprocess: ['preprocess'],
-  model: ['model'],
-  bucketing: ['bucketing'],
-  attacks: ['attacks'],
-  evaluate: ['evaluate'],
-  report: ['report'],
-};
-/** npm packages whose version changes a stage's output (hashed by version, not the whole lockfile). */
-const EXTERNAL = {
-  preprocess: ['apache-arrow', 'zod', 'sharp'],
-  model: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'apache-arrow', 'zod'],
-  bucketing: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'apache-arrow', 'zod'],
-  attacks: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'apache-arrow', 'zod'],
-  evaluate: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'apache-arrow', 'zod'],
-  report: ['apache-arrow', 'zod', 'vega', 'vega-lite', 'sharp'],
-};
-const USES_TF = new Set(['model', 'bucketing', 'attacks', 'evaluate']);
 
 /** @param {string} s */
 function shellQuote(s) {
   return /^[\w./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** @param {string} pipeline @param {{stage: string, key: string, combination?: string}} task */
-function projectName(pipeline, task) {
-  if (task.stage === 'attacks') return `${pipeline}-attack-${task.combination}`;
-  if (task.stage === 'evaluate') return `${pipeline}-evaluate-${task.combination}`;
-  return `${pipeline}-${task.stage}`;
-}
-
 /**
- * Plans a pipeline with @gradsign/core (TypeScript, through tsx). Memoised by the content of the
- * pipeline file and the planner's sources, so a cached rerun does not pay for loading tsx.
- * @param {string} root @param {string} file
+ * @param {(stage: string) => {npm: string[], usesBackend: boolean}} inputsOf
+ * @param {string} pipeline @param {any} task @param {Map<string, string>} names
  */
-function plan(root, file) {
-  const text = readFileSync(path.join(root, file), 'utf8');
-  const coreSrc = path.join(root, 'packages/core/src');
-  const stamp = ['config.ts', 'plan.ts', 'errors.ts']
-    .map((f) => statSync(path.join(coreSrc, f)).mtimeMs)
-    .join(',');
-  const key = createHash('sha256').update(file).update('\0').update(text).update('\0').update(stamp).digest('hex');
-  const cacheFile = path.join(root, '.nx/workspace-data/gradsign-plans', `${key}.json`);
-  try {
-    return JSON.parse(readFileSync(cacheFile, 'utf8'));
-  } catch {
-    // not memoised yet
-  }
-  const tsx = require('tsx/cjs/api');
-  /** @type {typeof import('../core/src/config.ts')} */
-  const config = tsx.require(path.join(coreSrc, 'config.ts'), __filename);
-  /** @type {typeof import('../core/src/plan.ts')} */
-  const planner = tsx.require(path.join(coreSrc, 'plan.ts'), __filename);
-  const name = path.basename(file, '.json');
-  // Throws a GradsignError naming the file and each bad field's path; Nx shows it.
-  const parsed = config.parsePipelineText(text, file);
-  const tasks = planner.planPipeline(name, parsed);
-  const result = { name, tasks };
-  mkdirSync(path.dirname(cacheFile), { recursive: true });
-  const tmp = `${cacheFile}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(result));
-  renameSync(tmp, cacheFile);
-  return result;
-}
-
-/** @param {string} pipeline @param {any} task @param {Map<string, string>} names */
-function stageProject(pipeline, task, names) {
-  const stage = /** @type {keyof typeof STAGE_SOURCES} */ (task.stage);
+function stageProject(inputsOf, pipeline, task, names) {
+  const stage = /** @type {string} */ (task.stage);
   const command = ['node', '--import', 'tsx', `packages/${stage}/src/cli.ts`, ...task.args].map(shellQuote).join(' ');
+  const { npm, usesBackend } = inputsOf(stage);
   /** @type {any[]} */
   const inputs = [
     '{workspaceRoot}/packages/core/src/**/*',
-    ...STAGE_SOURCES[stage].map((p) => `{workspaceRoot}/packages/${p}/src/**/*`),
+    `{workspaceRoot}/packages/${stage}/src/**/*`,
     { dependentTasksOutputFiles: '**/*' },
-    { externalDependencies: EXTERNAL[stage] },
+    { externalDependencies: npm },
   ];
   if (task.externalInputs?.length) {
     // Files outside the workspace (dataset, your model): Nx cannot hash them, so fingerprint them.
     inputs.push({ runtime: ['node', 'packages/nx-plugin/fingerprint.cjs', ...task.externalInputs].map(shellQuote).join(' ') });
   }
-  if (USES_TF.has(stage)) {
+  if (usesBackend) {
     // The backend the task will really use: GPU and wasm results may differ in the last bits.
     inputs.push({ env: 'GRADSIGN_BACKEND' }, { runtime: 'node packages/nx-plugin/resolve-backend.cjs' });
   }
@@ -122,13 +65,23 @@ const createNodes = [
     const aggregate = {};
     /** @type {any[]} */
     const results = [];
+    // Read once per graph computation, not once per task or file.
+    const root = context.workspaceRoot;
+    const fingerprint = plannerFingerprint(root);
+    /** @type {Map<string, {npm: string[], usesBackend: boolean}>} */
+    const inputs = new Map();
+    const inputsOf = (/** @type {string} */ stage) => {
+      let found = inputs.get(stage);
+      if (!found) inputs.set(stage, (found = stageInputs(root, stage)));
+      return found;
+    };
     for (const file of files) {
-      const { name, tasks } = plan(context.workspaceRoot, file);
+      const { name, tasks } = plan(root, file, fingerprint);
       const names = new Map(tasks.map((/** @type {any} */ t) => [t.key, projectName(name, t)]));
       /** @type {Record<string, any>} */
       const projects = {};
       for (const task of tasks) {
-        const project = stageProject(name, task, names);
+        const project = stageProject(inputsOf, name, task, names);
         projects[project.root] = { name: names.get(task.key), ...project };
       }
       aggregate[name] = {

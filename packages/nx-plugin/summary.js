@@ -2,11 +2,12 @@
 /** After `nx run pipeline:<name>`: the wall time of each task that ran, the table, and where the report is. */
 const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
+const { reportPipeline, STAGE_PROJECT } = require('./project-names.js');
 
 /** @param {import('nx/src/project-graph/plugins').PostTasksExecutionContext} context */
 function summarizeRun(context) {
   const results = Object.values(context.taskResults ?? {});
-  const ours = results.filter((r) => /-(preprocess|model|bucketing|attack-.+|evaluate-.+|report)$/.test(r.task.target.project));
+  const ours = results.filter((r) => STAGE_PROJECT.test(r.task.target.project));
   if (ours.length === 0) return;
   const ran = ours.filter((r) => r.status === 'success' || r.status === 'failure');
   // Machine-readable record of what ran, for tests and benchmarks.
@@ -22,9 +23,9 @@ function summarizeRun(context) {
     lines.push(`  ${how.padEnd(6)} ${seconds.padStart(8)}  ${t.target.project}`);
   }
   lines.push(`  ${ran.length} ran, ${ours.length - ran.length} from cache; ${((context.endTime - context.startTime) / 1000).toFixed(1)} s in all`);
-  const reports = ours.filter((r) => r.task.target.project.endsWith('-report') && r.status !== 'failure');
-  for (const r of reports) {
-    const pipeline = r.task.target.project.replace(/-report$/, '');
+  for (const r of ours) {
+    const pipeline = reportPipeline(r.task.target.project);
+    if (pipeline === undefined || r.status === 'failure') continue;
     const dir = path.join(context.workspaceRoot, 'artifacts', pipeline, 'report');
     const md = path.join(dir, 'report.md');
     const table = path.join(dir, 'table.md');

@@ -11,9 +11,13 @@ import { targetStrategy } from './targets/index.ts';
 
 export type { AttackSpec } from '@gradsign/core';
 
-/** Validates an attack (core's AttackSpec: one set of rules and messages) against the model, and fills in its paper defaults; throws before any work. */
-export function resolveAttack(spec: AttackSpec, numClasses: number, id?: string): ResolvedAttack {
-  const valid = parseWith(AttackSpec, spec, 'attack');
+/**
+ * Validates an attack (core's AttackSpec: one set of rules and messages) against the model, and
+ * fills in its paper defaults; throws before any work. A combination keeps its own id.
+ */
+export function resolveAttack(spec: AttackSpec & { id?: string }, numClasses: number, id = spec.id): ResolvedAttack {
+  const { id: _, ...attack } = spec;
+  const valid = parseWith(AttackSpec, attack, 'attack');
   const strategy = targetStrategy(valid.gradient, numClasses);
   const method = METHOD_REGISTRY[valid.method];
   const params = method.resolve(valid.eps, valid.norm, { steps: valid.steps, alpha: valid.alpha, momentum: valid.momentum });

@@ -1,4 +1,4 @@
-import { readConfigArg, runCli } from '@gradsign/core';
+import { BACKENDS, readConfigArg, runCli } from '@gradsign/core';
 import { runAttackStage } from './run.ts';
 
 await runCli(
@@ -16,7 +16,7 @@ await runCli(
       buckets: { type: 'string', required: true, description: 'bucketing output directory (buckets.arrow)' },
       model: { type: 'string', required: true, description: 'model directory' },
       out: { type: 'string', required: true, description: 'output directory (adversarial.arrow)' },
-      backend: { type: 'string', description: 'override the backend: auto|tensorflow|wasm|cpu' },
+      backend: { type: 'string', description: `override the backend: ${BACKENDS.join('|')}` },
     },
     examples: [
       `gradsign-attacks --config '{"attack":{"id":"bim-inverse-eps0.0314","method":"bim","gradient":"inverse","eps":0.0314,"norm":"linf"}}' --buckets artifacts/full/bucketing --model artifacts/full/model --out /tmp/bim`,

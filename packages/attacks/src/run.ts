@@ -152,7 +152,7 @@ export async function runAttackStage(rawConfig: unknown, bucketsDir: string, mod
   const config = parseWith(AttackStageConfig, rawConfig, 'attack config');
   // Everything that can be wrong with the attack is reported before any model is loaded.
   const info = await readModelInfo(modelDir);
-  const attack = resolveAttack(config.attack, info.numClasses, config.attack.id);
+  const attack = resolveAttack(config.attack, info.numClasses);
   const buckets = await readArtifact(BucketsArtifact, path.join(bucketsDir, 'buckets.arrow'));
   try {
     const pixels = buckets.listSizes.image as number;

@@ -1,6 +1,6 @@
 /**
  * FGSM input-gradient step on the wasm backend: stock kernels vs the
- * replacements from src/tf/wasm-kernels.ts.
+ * replacements from src/tf/kernels/ (registry.ts).
  *
  *   npx tsx packages/core/bench/wasm-kernels-bench.ts [batch=256] [runs=5]
  *
@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { registerWasmKernels, unregisterWasmKernels } from '../src/tf/wasm-kernels.ts';
+import { registerWasmKernels, unregisterWasmKernels } from '../src/tf/kernels/registry.ts';
 
 const batch = Number(process.argv[2] ?? 256);
 const runs = Number(process.argv[3] ?? 5);

@@ -1,4 +1,4 @@
-import { readConfigArg, runCli } from '@gradsign/core';
+import { BACKENDS, readConfigArg, runCli } from '@gradsign/core';
 import { evaluate } from './index.ts';
 
 await runCli(
@@ -11,7 +11,7 @@ await runCli(
       buckets: { type: 'string', required: true, description: 'bucketing output directory (buckets.arrow)' },
       model: { type: 'string', required: true, description: 'model directory' },
       out: { type: 'string', required: true, description: 'output directory (metrics.arrow, summary.json)' },
-      backend: { type: 'string', description: 'override the backend: auto|tensorflow|wasm|cpu' },
+      backend: { type: 'string', description: `override the backend: ${BACKENDS.join('|')}` },
     },
   },
   async ({ config, attack, buckets, model, out, backend }) => {

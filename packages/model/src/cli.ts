@@ -1,5 +1,4 @@
-import { readConfigArg, runCli } from '@gradsign/core';
-import { BACKEND_CHOICES } from '@gradsign/core/tf';
+import { BACKENDS, readConfigArg, runCli } from '@gradsign/core';
 import { buildModel } from './index.ts';
 
 await runCli(
@@ -10,7 +9,7 @@ await runCli(
       config: { type: 'string', required: true, description: 'stage config: JSON text or file ({"model": {...}, "seed": 0})' },
       data: { type: 'string', required: true, description: 'preprocess output directory (train.arrow, test.arrow)' },
       out: { type: 'string', required: true, description: 'output model directory' },
-      backend: { type: 'string', description: `override the config's backend: ${BACKEND_CHOICES.join('|')}` },
+      backend: { type: 'string', description: `override the config's backend: ${BACKENDS.join('|')}` },
     },
     examples: [
       `gradsign-model --config '{"model":{"kind":"train","epochs":2}}' --data artifacts/full/preprocess --out artifacts/full/model`,

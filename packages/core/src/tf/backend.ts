@@ -8,23 +8,27 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { GradsignError } from '../errors.ts';
 import { log } from '../progress.ts';
-import type { Backend } from '../config.ts';
+import { BACKENDS, type Backend } from '../config.ts';
 import { registerGradientFixes } from './gradients/index.ts';
+import { registerWasmKernels } from './kernels/registry.ts';
 
 const require = createRequire(import.meta.url);
 
-export type ResolvedBackend = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-
-let active: ResolvedBackend | undefined;
-
-/** The optional native bindings, in order of preference. */
-const NATIVE_BINDINGS = [
+/**
+ * The optional native bindings, in order of preference: package, and the backend it resolves to.
+ * The Nx plugin's resolve-backend.cjs keeps a plain-JS copy (packages/nx-plugin/test checks it).
+ */
+export const NATIVE_BINDINGS = [
   ['@tensorflow/tfjs-node-gpu', 'tensorflow-gpu'],
   ['@tensorflow/tfjs-node', 'tensorflow'],
 ] as const;
+export type NativeBackend = (typeof NATIVE_BINDINGS)[number][1];
+export type ResolvedBackend = NativeBackend | 'wasm' | 'cpu';
+
+let active: ResolvedBackend | undefined;
 
 /** Which optional native binding is installed, without loading it (cheap). */
-export function installedNativeBinding(): 'tensorflow-gpu' | 'tensorflow' | undefined {
+export function installedNativeBinding(): NativeBackend | undefined {
   for (const [pkg, name] of NATIVE_BINDINGS) {
     try {
       require.resolve(`${pkg}/package.json`);
@@ -52,8 +56,7 @@ export async function initWasm(): Promise<boolean> {
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/');
-    const { registerWasmKernels } = await import('./wasm-kernels.ts');
-    registerWasmKernels();
+    registerWasmKernels(); // after the import above: replacements wrap its stock kernels
     registerGradientFixes();
     return await tf.setBackend('wasm');
   } catch (error) {
@@ -73,7 +76,7 @@ export async function selectBackend(requested: Backend = 'auto', options: { quie
   if (wanted === 'auto' || wanted === 'tensorflow') chosen = await tryNative();
   if (!chosen && wanted === 'tensorflow') {
     throw new GradsignError('backend "tensorflow" requested but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads', {
-      hint: 'install one (README, "Use a GPU"), or use --backend auto|wasm|cpu',
+      hint: `install one (README, "Use a GPU"), or use --backend ${BACKENDS.filter((b) => b !== 'tensorflow').join('|')}`,
     });
   }
   if (!chosen && (wanted === 'auto' || wanted === 'wasm')) chosen = (await initWasm()) ? 'wasm' : undefined;
@@ -94,5 +97,4 @@ export async function selectBackend(requested: Backend = 'auto', options: { quie
   return chosen;
 }
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export { tf };

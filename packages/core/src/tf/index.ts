@@ -8,3 +8,4 @@ export * from './predict.ts';
 export * from './model-forward.ts';
 export * from './loss-gradient.ts';
 export * from './gradient-diagnostics.ts';
+export * from './kernels/index.ts';

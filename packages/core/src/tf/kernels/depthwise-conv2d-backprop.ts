@@ -15,13 +15,10 @@ import {
   backend_util,
   type DepthwiseConv2dNativeBackpropFilterAttrs,
   type DepthwiseConv2dNativeBackpropInputAttrs,
-  type NamedAttrMap,
-  type NamedTensorInfoMap,
+  type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-
-type KernelArgs = { inputs: NamedTensorInfoMap; backend: {}; attrs?: NamedAttrMap };
+import { heapF32, isFloat32, wasmBackend, type KernelArgs } from './wasm-backend.ts';
 
 /** Calls visit(dyBase, inBase, tapBase) for every (batch, output pixel, tap) whose input pixel is inside the image. */
 function forEachWindowTap(info: backend_util.Conv2DInfo, visit: (dyBase: number, inBase: number, tapBase: number) => void): void {
@@ -45,11 +42,11 @@ function forEachWindowTap(info: backend_util.Conv2DInfo, visit: (dyBase: number,
 }
 
 function float32Only(name: string, ...infos: TensorInfo[]): void {
-  if (infos.some((t) => t.dtype !== 'float32')) throw new Error(`${name} on wasm supports float32 tensors only`);
+  if (!isFloat32(...infos)) throw new Error(`${name} on wasm supports float32 tensors only`);
 }
 
-export function depthwiseConv2dNativeBackpropInput(args: KernelArgs): TensorInfo {
-  const backend = args.backend as BackendWasm;
+function backpropInput(args: KernelArgs): TensorInfo {
+  const backend = wasmBackend(args.backend);
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const { strides, dilations, pad, dimRoundingMode, inputShape } = args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
   float32Only('DepthwiseConv2dNativeBackpropInput', dy, filter);
@@ -58,8 +55,8 @@ export function depthwiseConv2dNativeBackpropInput(args: KernelArgs): TensorInfo
   const m = outChannels / c;
   const acc = new Float64Array(info.batchSize * info.inHeight * info.inWidth * c);
   // Heap views of the inputs are used up before makeOutput, which may grow (and so detach) the heap.
-  const dys = backend.typedArrayFromHeap(dy) as Float32Array;
-  const filters = backend.typedArrayFromHeap(filter) as Float32Array;
+  const dys = heapF32(backend, dy);
+  const filters = heapF32(backend, filter);
   forEachWindowTap(info, (dyBase, inBase, tapBase) => {
     for (let ch = 0; ch < c; ch++) {
       let sum = 0;
@@ -68,12 +65,12 @@ export function depthwiseConv2dNativeBackpropInput(args: KernelArgs): TensorInfo
     }
   });
   const dx = backend.makeOutput(info.inShape, 'float32');
-  (backend.typedArrayFromHeap(dx) as Float32Array).set(acc);
+  heapF32(backend, dx).set(acc);
   return dx;
 }
 
-export function depthwiseConv2dNativeBackpropFilter(args: KernelArgs): TensorInfo {
-  const backend = args.backend as BackendWasm;
+function backpropFilter(args: KernelArgs): TensorInfo {
+  const backend = wasmBackend(args.backend);
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const { strides, dilations, pad, dimRoundingMode, filterShape } = args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
   float32Only('DepthwiseConv2dNativeBackpropFilter', x, dy);
@@ -81,8 +78,8 @@ export function depthwiseConv2dNativeBackpropFilter(args: KernelArgs): TensorInf
   const { inChannels: c, outChannels } = info;
   const m = outChannels / c;
   const acc = new Float64Array(info.filterHeight * info.filterWidth * outChannels);
-  const xs = backend.typedArrayFromHeap(x) as Float32Array;
-  const dys = backend.typedArrayFromHeap(dy) as Float32Array;
+  const xs = heapF32(backend, x);
+  const dys = heapF32(backend, dy);
   forEachWindowTap(info, (dyBase, inBase, tapBase) => {
     for (let ch = 0; ch < c; ch++) {
       const v = xs[inBase + ch]!;
@@ -90,6 +87,10 @@ export function depthwiseConv2dNativeBackpropFilter(args: KernelArgs): TensorInf
     }
   });
   const dW = backend.makeOutput(filterShape, 'float32');
-  (backend.typedArrayFromHeap(dW) as Float32Array).set(acc);
+  heapF32(backend, dW).set(acc);
   return dW;
 }
+
+/** wasm has no stock kernels for these: each "replacement" is the kernel itself. */
+export const depthwiseConv2dNativeBackpropInput = (): KernelFunc => backpropInput as KernelFunc;
+export const depthwiseConv2dNativeBackpropFilter = (): KernelFunc => backpropFilter as KernelFunc;

@@ -1,5 +1,5 @@
 /**
- * The wasm kernel replacements (src/tf/wasm-kernels.ts) against the tfjs 'cpu'
+ * The wasm kernel replacements (src/tf/kernels/registry.ts) against the tfjs 'cpu'
  * backend as reference, on seeded random inputs.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -7,7 +7,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmKernels, unregisterWasmKernels } from '../src/tf/wasm-kernels.ts';
+import { registerWasmKernels, unregisterWasmKernels } from '../../src/tf/kernels/registry.ts';
 
 const REPLACED = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul'];
 

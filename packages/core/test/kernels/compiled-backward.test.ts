@@ -1,14 +1,23 @@
 /**
- * The compiled path's own kernels against plain references: the JS kernels (cpu backend), the
- * wasm-heap versions, and the WebAssembly SIMD max-pool kernel, on awkward inputs (ties, −0, odd
- * sizes, a cropped dy, channel counts that are and are not multiples of 4).
+ * The kernels tfjs lacks, written for the attacks' compiled backward pass, against plain
+ * references: the JS kernels (cpu backend), the wasm-heap versions, and the WebAssembly SIMD
+ * max-pool kernel, on awkward inputs (ties, −0, odd sizes, a cropped dy, channel counts that are
+ * and are not multiples of 4).
  */
-import { Rng } from '@gradsign/core';
-import { tf } from '@gradsign/core/tf';
 import { describe, expect, test } from 'vitest';
-import { col2imValid4D, padBottomRight4D, reluBackward, reluMaxPool2x2Backward } from '../src/compiled/kernels.ts';
-import { simdKernels, type WasmMemory } from '../src/compiled/simd.ts';
-import { useBackend } from './helpers.ts';
+import { Rng } from '../../src/rng.ts';
+import { initWasm, tf } from '../../src/tf/backend.ts';
+import { col2imValid4D, padBottomRight4D, reluBackward, reluMaxPool2x2Backward } from '../../src/tf/kernels/index.ts';
+import { reluMaxPoolSimd } from '../../src/tf/kernels/relu-max-pool-2x2-grad-simd.ts';
+import type { WasmMemory } from '../../src/tf/kernels/wasm-backend.ts';
+
+/** Switches the process to `backend` (each test file runs in its own process). */
+async function useBackend(backend: 'wasm' | 'cpu'): Promise<void> {
+  if (backend === 'wasm') expect(await initWasm()).toBe(true);
+  else await tf.setBackend('cpu');
+  await tf.ready();
+  tf.enableProdMode();
+}
 
 /** ReLU outputs with many ties and zeros (values on a coarse grid), one −0. */
 function reluOutput(shape: [number, number, number, number], seed: number): Float32Array {
@@ -18,7 +27,7 @@ function reluOutput(shape: [number, number, number, number], seed: number): Floa
   return v;
 }
 
-/** tfjs's rule: per window the FIRST maximum (scan order) gets dy, through the ReLU (only if > 0). */
+/** tfjs's rule: per window the FIRST maximum (scan order; a NaN never is one) gets dy, through the ReLU (only if > 0). */
 function referencePoolGrad(y: Float32Array, [n, h, w, c]: number[], dy: Float32Array, oh: number, ow: number): Float32Array {
   const out = new Float32Array(n * 2 * oh * 2 * ow * c);
   for (let b = 0; b < n; b++)
@@ -40,11 +49,43 @@ function referencePoolGrad(y: Float32Array, [n, h, w, c]: number[], dy: Float32A
 }
 
 const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => v === b[i] || (v === 0 && b[i] === 0));
+/** `same`, where a NaN must meet a NaN. */
+const sameWithNaN = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]) || (v === 0 && b[i] === 0));
+
+/** ReLU outputs with NaN and +∞ among them: the first window is NaN in every channel, and NaN sits
+ * beside positive maxima elsewhere. dy has NaNs too. */
+function withNaN(shape: [number, number, number, number], seed: number): { y: Float32Array; dy: Float32Array } {
+  const [n, h, w, c] = shape;
+  const y = reluOutput(shape, seed);
+  const rng = new Rng(seed + 100);
+  for (let i = 0; i < y.length; i++) {
+    const u = rng.next();
+    if (u < 0.25) y[i] = NaN;
+    else if (u < 0.3) y[i] = Infinity;
+  }
+  for (const p of [0, 1, w, w + 1]) y.fill(NaN, p * c, (p + 1) * c);
+  const dy = Float32Array.from({ length: (n * h * w * c) / 4 }, (_, i) => (i % 5 === 2 ? NaN : ((i * 7919) % 101) / 50 - 1));
+  return { y, dy };
+}
+
+test('the reference is tfjs\'s own MaxPoolGrad (cpu) followed by the ReLU mask, NaN included', async () => {
+  await useBackend('cpu');
+  const shape = [2, 6, 8, 3] as [number, number, number, number];
+  const { y, dy } = withNaN(shape, 5);
+  const pooled = tf.tidy(() => {
+    const input = tf.tensor4d(y, shape);
+    const attrs = { filterSize: 2, strides: 2, pad: 'valid' } as unknown as tf.NamedAttrMap;
+    const grad = tf.engine().runKernel('MaxPoolGrad', { dy: tf.tensor4d(dy, [2, 3, 4, 3]), input, output: tf.maxPool(input, 2, 2, 'valid') }, attrs) as tf.Tensor;
+    return grad.dataSync() as Float32Array;
+  });
+  const masked = pooled.map((g, i) => (y[i]! > 0 ? g : 0));
+  expect(sameWithNaN(masked, referencePoolGrad(y, shape, dy, 3, 4))).toBe(true);
+});
 
 test('the SIMD module assembles and instantiates over the wasm backend\'s memory', async () => {
   await useBackend('wasm');
   const memory = (tf.backend() as unknown as { wasm: { asm: { memory: WasmMemory } } }).wasm.asm.memory;
-  expect(typeof simdKernels(memory)?.reluMaxPool2x2Grad).toBe('function');
+  expect(typeof reluMaxPoolSimd(memory)?.reluMaxPool2x2Grad).toBe('function');
 });
 
 describe.each(['wasm', 'cpu'] as const)('%s backend', (backend) => {
@@ -62,6 +103,17 @@ describe.each(['wasm', 'cpu'] as const)('%s backend', (backend) => {
       return out.dataSync() as Float32Array;
     });
     expect(same(got, referencePoolGrad(y, [...shape], dy, oh, ow))).toBe(true);
+  });
+
+  test.each([
+    ['c = 8 (SIMD on wasm)', [2, 6, 8, 8]],
+    ['c = 6 (JS)', [1, 4, 6, 6]],
+  ] as const)('ReluMaxPool2x2Grad, %s: NaN as in tfjs\'s MaxPoolGrad (never the maximum; a NaN dy reaches it)', async (_name, shape) => {
+    await useBackend(backend);
+    const { y, dy } = withNaN([...shape], 3);
+    const [n, h, w, c] = shape;
+    const got = tf.tidy(() => reluMaxPool2x2Backward(tf.tensor4d(dy, [n, h / 2, w / 2, c]), tf.tensor4d(y, [...shape])).dataSync() as Float32Array);
+    expect(sameWithNaN(got, referencePoolGrad(y, [...shape], dy, h / 2, w / 2))).toBe(true);
   });
 
   test('ReluGrad: dy where y > 0 (y = −0 and 0 block it)', async () => {
