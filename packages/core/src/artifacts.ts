@@ -1,7 +1,7 @@
 /** Every artifact the stages exchange, defined once: columns, metadata schema, producer. */
 import { z } from 'zod';
 import { defineArtifact } from './arrow.ts';
-import { AttackCombination, BucketName, BucketsConfig } from './config.ts';
+import { AttackCombination, BucketName, BucketsConfig, ModelSpec } from './config.ts';
 
 const ImageShape = {
   height: z.number().int().positive(),
@@ -183,10 +183,11 @@ export const ModelInfo = z.object({
   source: z.enum(['trained', 'imported']),
   description: z.string(),
   format: z.enum(['layers', 'graph']),
-  input: z.object(ImageShape),
-  normalization: z.unknown(),
-  output: z.enum(['logits', 'probabilities']),
-  labelOffset: z.number().int().min(0),
+  // The model spec (config.ts), field for field: one definition of input size, normalisation and output.
+  input: ModelSpec.pick({ height: true, width: true, channels: true }),
+  normalization: ModelSpec.shape.normalization,
+  output: ModelSpec.shape.output,
+  labelOffset: ModelSpec.shape.labelOffset,
   numClasses: z.number().int().positive(),
   classNames: z.array(z.string()),
   testAccuracy: z.number().nullable(),

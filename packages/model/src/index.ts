@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { Backend, ModelConfig, log, parseWith, writeDirAtomic, writeFileAtomic, type ModelInfo } from '@gradsign/core';
+import { Backend, ModelConfig, ModelSpec, log, parseWith, writeDirAtomic, writeFileAtomic, type ModelInfo } from '@gradsign/core';
 import { saveLayersModel, selectBackend } from '@gradsign/core/tf';
 import { accuracy, trainSmallCnn } from './train.ts';
 
@@ -34,7 +34,7 @@ export async function buildModel(rawConfig: unknown, dataDir: string, outDir: st
     source: 'trained',
     description: 'small CNN conv32-pool-conv64-pool-fc128-fc10 (logits), trained by gradsign',
     format: 'layers',
-    input: { height: meta.height, width: meta.width, channels: meta.channels },
+    input: { height: meta.height, width: meta.width, channels: ModelSpec.shape.channels.parse(meta.channels) },
     normalization: 'unit',
     output: 'logits',
     lossScores: 'logits',

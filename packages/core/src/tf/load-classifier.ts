@@ -25,14 +25,7 @@ export async function readModelInfo(dir: string): Promise<ModelInfo> {
 }
 
 export function specOf(info: ModelInfo): ModelSpec {
-  return {
-    height: info.input.height,
-    width: info.input.width,
-    channels: info.input.channels as 1 | 3,
-    normalization: info.normalization as ModelSpec['normalization'],
-    output: info.output,
-    labelOffset: info.labelOffset,
-  };
+  return { ...info.input, normalization: info.normalization, output: info.output, labelOffset: info.labelOffset };
 }
 
 /** Loads the model stage's output directory as a Classifier over [0,1] pixels. */
