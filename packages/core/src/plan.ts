@@ -42,19 +42,26 @@ export function formatNumber(value: number): string {
 
 type Combination = Omit<AttackCombination, 'id'>;
 
-/** A combination's id without ε: what stays the same along an ε sweep (the report's curves). */
-export function seriesId(c: Combination, eps?: number): string {
-  const parts = [c.method, c.gradient.replace(':', ''), ...(eps === undefined ? [] : [`eps${formatNumber(eps)}`])];
+/** The parameters a sweep set explicitly, as id parts: `l2`, `steps20`, `alpha0.1`, `mu1`. */
+export function explicitParameters(c: Omit<Combination, 'eps' | 'method' | 'gradient'>): string[] {
+  const parts: string[] = [];
   if (c.norm !== 'linf') parts.push(c.norm);
   if (c.steps !== undefined) parts.push(`steps${c.steps}`);
   if (c.alpha !== undefined) parts.push(`alpha${formatNumber(c.alpha)}`);
   if (c.momentum !== undefined) parts.push(`mu${formatNumber(c.momentum)}`);
-  return parts.join('-');
+  return parts;
+}
+
+const head = (c: Combination) => [c.method, c.gradient.replace(':', '')];
+
+/** A combination's id without ε: what stays the same along an ε sweep (the report's curves). */
+export function seriesId(c: Combination): string {
+  return [...head(c), ...explicitParameters(c)].join('-');
 }
 
 /** `bim-inverse-eps0.0314`, plus every parameter the sweep set explicitly. */
 export function combinationId(c: Combination): string {
-  return seriesId(c, c.eps);
+  return [...head(c), `eps${formatNumber(c.eps)}`, ...explicitParameters(c)].join('-');
 }
 
 /** All combinations of the pipeline's sweeps, in file order, ids unique. */

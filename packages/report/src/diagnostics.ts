@@ -10,7 +10,7 @@
  *  - for PGD, a mean zero-gradient share more than `PGD_SHARE_TOLERANCE` above the structural share.
  */
 import type { GradientFlag, ModelInfo, ReportRow, ReportSummary } from '@gradsign/core';
-import { combinationLabel, formatPct } from './format.ts';
+import { combinationLabel, formatPct, type Combinations } from './format.ts';
 
 /** PGD's first gradient is at a random start, whose structural zeros differ from the clean image's. */
 export const PGD_SHARE_TOLERANCE = 0.01;
@@ -45,10 +45,10 @@ export function lossScoresNote(lossScores: ModelInfo['lossScores']): string {
 }
 
 /** The diagnostics as rows of text cells: combination, bucket, then the figures (shared by HTML and Markdown). */
-export function diagnosticsCells(row: ReportRow): string[] {
+export function diagnosticsCells(row: ReportRow, combinations: Combinations): string[] {
   const d = row.diagnostics;
   return [
-    combinationLabel(row),
+    combinationLabel(combinations.get(row.combination)!),
     row.bucket,
     String(d.unperturbed),
     formatPct(d.zeroGradientShare),

@@ -2,7 +2,7 @@
  * How the report writes numbers, in one place: report.html, its browser test and the exporter all
  * format with these, so "the cell shows what summary.json says" is a string comparison.
  */
-import type { ReportRow } from '@gradsign/core';
+import { expandAttacks, explicitParameters, type AttackCombination, type PipelineConfig, type ReportRow } from '@gradsign/core';
 import { paperName } from './paper.ts';
 
 /** U+2212, the minus sign typography uses (not a hyphen). */
@@ -55,24 +55,25 @@ export function methodLabel(method: string): string {
   return paper === method ? method.toUpperCase() : `${paper} (${method.toUpperCase()})`;
 }
 
-/**
- * What a combination is apart from its ε: "fast · inverse", plus any explicit parameter that is
- * part of the combination id (steps, alpha, norm), so different sweeps do not share one curve.
- */
-export function seriesKey(row: Pick<ReportRow, 'combination'>): string {
-  return row.combination.replace(/-eps[0-9.]+/, '');
+/** The pipeline's attacks by combination id: a report row's attack, structured (ids are never parsed). */
+export type Combinations = ReadonlyMap<string, AttackCombination>;
+
+export function combinationsOf(config: PipelineConfig): Combinations {
+  return new Map(expandAttacks(config.attacks).map((c) => [c.id, c]));
 }
 
-export function seriesLabel(row: Pick<ReportRow, 'combination' | 'method' | 'gradient'>): string {
-  const base = `${paperName(row.method)} \u00b7 ${row.gradient}`;
-  const prefix = `${row.method}-${row.gradient.replace(':', '')}`;
-  const rest = seriesKey(row).slice(prefix.length).replace(/^-/, '');
-  return rest ? `${base} (${rest.replace(/-/g, ', ')})` : base;
+type Series = Pick<AttackCombination, 'method' | 'gradient' | 'norm' | 'steps' | 'alpha' | 'momentum'>;
+
+/** "fast · inverse", plus any parameter the sweep set explicitly ("(steps20)"), so different sweeps do not share one curve. */
+export function seriesLabel(c: Series): string {
+  const base = `${paperName(c.method)} \u00b7 ${c.gradient}`;
+  const rest = explicitParameters(c);
+  return rest.length ? `${base} (${rest.join(', ')})` : base;
 }
 
 /** "fast · inverse · 8/255" (and any explicit parameters). */
-export function combinationLabel(row: Pick<ReportRow, 'combination' | 'method' | 'gradient' | 'eps' | 'norm'>): string {
-  return `${seriesLabel(row)} \u00b7 \u03b5 ${formatEps(row.eps, row.norm)}`;
+export function combinationLabel(c: Series & Pick<AttackCombination, 'eps'>): string {
+  return `${seriesLabel(c)} \u00b7 \u03b5 ${formatEps(c.eps, c.norm)}`;
 }
 
 /** The text of one Table 1 analog cell, as the HTML shows it (and the browser test expects). */

@@ -17,6 +17,7 @@ import {
   formatProb,
   methodLabel,
   seriesLabel,
+  type Combinations,
 } from './format.ts';
 import type { ExampleAttack, ExampleImage, FigureData } from './gather.ts';
 import { displayOptions, encodePng, perturbationBytes, pngDataUri, pngSize, toBytes } from './images.ts';
@@ -28,6 +29,8 @@ import type { ReportStageConfig } from './index.ts';
 export interface HtmlInput {
   summary: ReportSummary;
   config: ReportStageConfig;
+  /** The rows' attacks by combination id. */
+  combinations: Combinations;
   /** Per finding (same order as summary.findings), the comparisons behind its verdict. */
   comparisons: Comparison[][];
   figures: FigureData;
@@ -182,7 +185,7 @@ export function tableGroups(rows: ReportRow[]): { key: string; method: string; g
   return [...groups.values()];
 }
 
-function table1(s: ReportSummary): string {
+function table1(s: ReportSummary, combinations: Combinations): string {
   const head = `<thead><tr><th rowspan="2">Method</th><th rowspan="2">Gradient</th><th rowspan="2">ε</th>${BUCKETS.map(
     (b) => `<th colspan="2" class="bucket-head ${b}">${b} confidence</th>`,
   ).join('')}</tr><tr>${BUCKETS.map(() => '<th>top-1</th><th>top-5</th>').join('')}</tr></thead>`;
@@ -214,7 +217,7 @@ function table1(s: ReportSummary): string {
           const errors = m === 'top1' ? r.top1Errors : r.top5Errors;
           const { background, dark } = shade(value);
           const dir = p === undefined ? '' : value > p ? ' up' : value < p ? ' down' : '';
-          const title = `${combinationLabel(r)}, ${b} bucket, ${m === 'top1' ? 'top-1' : 'top-5'}: ${errors} of ${r.n} images misclassified; 95% Wilson interval ${t.interval}${p === undefined ? '' : `; paper ${formatPct(p)}`}`;
+          const title = `${combinationLabel(combinations.get(r.combination)!)}, ${b} bucket, ${m === 'top1' ? 'top-1' : 'top-5'}: ${errors} of ${r.n} images misclassified; 95% Wilson interval ${t.interval}${p === undefined ? '' : `; paper ${formatPct(p)}`}`;
           return (
             `<td class="cell${dark ? ' dark' : ''}" style="background-color:${background}" data-combination="${esc(r.combination)}" data-bucket="${b}" data-metric="${m}" title="${esc(title)}">` +
             `<span class="v">${t.value}</span><span class="ci">${t.interval}</span>` +
@@ -290,7 +293,8 @@ async function examplesHtml(input: HtmlInput): Promise<string> {
       const cards: string[] = [];
       for (const c of order) {
         const a = figures.attacks.get(c.combination)?.get(ex.id);
-        cards.push(a ? await card(c, ex, a) : `<div class="card"><div class="combo" title="${esc(combinationLabel(c))}">${esc(combinationLabel(c))}</div><p class="small">not attacked</p></div>`);
+        const label = combinationLabel(input.combinations.get(c.combination)!);
+        cards.push(a ? await card(c, ex, a) : `<div class="card"><div class="combo" title="${esc(label)}">${esc(label)}</div><p class="small">not attacked</p></div>`);
       }
       blocks.push(`<div class="example" data-image="${ex.id}">
 <div class="clean">${img(clean, `clean image ${ex.id}: ${name(ex.label)}`)}<div><b>${esc(name(ex.label))}</b></div><div>clean confidence ${ex.confidence.toFixed(3)}</div><div class="small">image #${ex.id}</div></div>
@@ -308,7 +312,7 @@ async function examplesHtml(input: HtmlInput): Promise<string> {
     const top5 = a.top5.map((k, i) => `${name(k)} ${formatProb(a.top5Prob[i] ?? Number.NaN)}`).join(', ');
     const target = a.target === ex.label || a.target < 0 ? '' : ` · target ${esc(name(a.target))}`;
     return `<div class="card" data-combination="${esc(c.combination)}" title="${esc(`top-5: ${top5}`)}">
-<div class="combo" title="${esc(combinationLabel(c))}"><span class="series">${esc(seriesLabel(c))}</span><span class="small">ε ${esc(formatEps(c.eps, c.norm))}</span></div>
+<div class="combo" title="${esc(combinationLabel(input.combinations.get(c.combination)!))}"><span class="series">${esc(seriesLabel(input.combinations.get(c.combination)!))}</span><span class="small">ε ${esc(formatEps(c.eps, c.norm))}</span></div>
 <div class="imgs">${img(adv, `adversarial image ${ex.id}, ${c.combination}`)}${img(pert, `perturbation of image ${ex.id}, ${c.combination}, amplified`)}</div>
 <div class="pred ${fooled ? 'fooled' : 'held'}">${fooled ? '✘' : '✔'} <b>${top === undefined ? '?' : esc(name(top))}</b> ${formatProb(a.top5Prob[0] ?? Number.NaN)}</div>
 <div class="small">P(${esc(name(ex.label))}) ${formatProb(a.adversarialTrueProb)}${target}</div>
@@ -343,12 +347,12 @@ function iterativeSteps(combos: ReportRow[]): string {
 }
 
 /** Where attack gradients were zero, per combination × bucket; flagged rows are marked. */
-function diagnosticsHtml(s: ReportSummary): string {
+function diagnosticsHtml(s: ReportSummary, combinations: Combinations): string {
   const flagged = new Set(s.gradientDiagnostics.flags.map((f) => `${f.combination}|${f.bucket}`));
   const body = s.rows
     .map((r) => {
       const flag = flagged.has(`${r.combination}|${r.bucket}`);
-      const cells = diagnosticsCells(r).map((c, i) => (i < 2 ? `<td>${esc(c)}</td>` : `<td class="num">${esc(c)}</td>`));
+      const cells = diagnosticsCells(r, combinations).map((c, i) => (i < 2 ? `<td>${esc(c)}</td>` : `<td class="num">${esc(c)}</td>`));
       return `<tr${flag ? ' class="flagged"' : ''} data-combination="${esc(r.combination)}" data-bucket="${r.bucket}">${cells.join('')}<td>${flag ? '⚠ ' + esc(flagReasons(r).join('; ')) : ''}</td></tr>`;
     })
     .join('');
@@ -404,10 +408,10 @@ export async function renderHtml(input: HtmlInput): Promise<string> {
   const order = tableGroups(s.rows).flatMap((g) => g.combos.map((c) => c[0]!.combination));
   const epsAll = [...new Set(combos.map((c) => formatEps(c.eps, c.norm)))];
 
-  const curves = curvesSpec(s.rows);
+  const curves = curvesSpec(s.rows, input.combinations);
   const curvesSvg = curves ? await renderSvg(curves) : null;
   const histSvg = await renderSvg(histogramSpec(figures.correctConfidences, s.setup.buckets.thresholds));
-  const shiftSvg = await renderSvg(shiftSpec(s.rows, order));
+  const shiftSvg = await renderSvg(shiftSpec(s.rows, order, input.combinations));
   const plot = (id: string, svg: string, caption: string) => `<figure class="plot" id="${id}">${svg}<figcaption>${caption}</figcaption></figure>`;
 
   const sections: [string, string, string][] = [
@@ -416,11 +420,11 @@ export async function renderHtml(input: HtmlInput): Promise<string> {
       'Error rates: the Table 1 analog',
       `<p>Each cell is the share of a bucket's images the attack fooled: <b>top-1 error</b> (the adversarial image's top class is not the true label) and <b>top-5 error</b> (the true label is not among its top five), with its 95% Wilson interval and the difference from the paper's cell in percentage points (ours − paper). Every image was classified correctly before the attack, so the clean error is 0 everywhere. The paper does not state its ε, so its row (italic, hatched) is compared with each of our ε.</p>
 <div class="legend"><span>error</span><span>0%</span><span class="ramp"></span><span>100%</span><span>·</span><span>Δ in <span style="color:#8a1c1c">red</span>: fooled more often than in the paper, <span style="color:#0b4f8a">blue</span>: less often</span></div>
-${table1(s)}
+${table1(s, input.combinations)}
 <p class="note">${esc(s.setup.buckets.perBucket)} images per bucket here; the paper used 500 per bucket with Inception V3 on ImageNet (1,000 classes), we use ${esc(s.setup.model)} on ${esc(s.setup.dataset)} (${s.setup.numClasses} classes). Downloads: <a href="summary.json">summary.json</a>, <a href="table.csv">table.csv</a>, <a href="report.md">report.md</a>.</p>`,
     ],
     ['findings', "The paper's findings on this run", findingsHtml(s, input.comparisons)],
-    ['gradients', 'Gradient diagnostics', diagnosticsHtml(s)],
+    ['gradients', 'Gradient diagnostics', diagnosticsHtml(s, input.combinations)],
     [
       'curves',
       'Error against ε',

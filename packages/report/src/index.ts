@@ -12,6 +12,7 @@ import {
 import { gradientFlags } from './diagnostics.ts';
 import { checkFindingsDetailed, type Comparison } from './findings.ts';
 import { gatherArtifacts, gatherFigureData, type RunArtifacts } from './gather.ts';
+import { combinationsOf } from './format.ts';
 import { renderHtml } from './html.ts';
 import { PAPER, paperCell } from './paper.ts';
 import { wilson } from './stats.ts';
@@ -106,7 +107,7 @@ export async function report(rawConfig: unknown, artifactsDir: string, outDir: s
   const summary = ReportSummary.parse(built.summary);
   const figures = await gatherFigureData(artifactsDir, config.combinations, EXAMPLES_PER_BUCKET, options);
   const { height, width, channels } = run.bucketing;
-  const html = await renderHtml({ summary, config, comparisons: built.comparisons, figures, image: { height, width, channels } });
+  const html = await renderHtml({ summary, config, combinations: combinationsOf(config.config), comparisons: built.comparisons, figures, image: { height, width, channels } });
   await writeDirAtomic(outDir, async (tmp) => {
     await writeFileAtomic(path.join(tmp, 'report.html'), html);
     await writeFileAtomic(path.join(tmp, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');

@@ -2,6 +2,7 @@ import type { Finding, ReportSummary } from '@gradsign/core';
 import { detectableText, VERDICT_RULE } from './findings.ts';
 import type { ReportStageConfig } from './index.ts';
 import { DIAGNOSTICS_HEADER, diagnosticsCells, diagnosticsSummary } from './diagnostics.ts';
+import { combinationsOf } from './format.ts';
 import { markdownTable, paperMarkdownTable } from './table.ts';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -49,7 +50,7 @@ export function renderMarkdown(s: ReportSummary, config: ReportStageConfig): str
     '',
     `| ${DIAGNOSTICS_HEADER.join(' | ')} |`,
     `| ${DIAGNOSTICS_HEADER.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`,
-    ...s.rows.map((r) => `| ${diagnosticsCells(r).join(' | ')} |`),
+    ...s.rows.map((r) => `| ${diagnosticsCells(r, combinationsOf(config.config)).join(' | ')} |`),
     '',
   ];
   return lines.join('\n');

@@ -11,7 +11,8 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import { BUCKETS, type BucketName, type ReportRow } from '@gradsign/core';
-import { combinationLabel, formatNumber, seriesKey, seriesLabel } from './format.ts';
+import { seriesId } from '@gradsign/core';
+import { combinationLabel, formatNumber, seriesLabel, type Combinations } from './format.ts';
 
 export const PLOT_FONT = 'Helvetica, Arial, "Liberation Sans", sans-serif';
 
@@ -78,16 +79,17 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 /** Error rate against ε, one line per bucket with its Wilson band; a facet per method × gradient and metric. */
-export function curvesSpec(rows: ReportRow[]): TopLevelSpec | null {
+export function curvesSpec(rows: ReportRow[], combinations: Combinations): TopLevelSpec | null {
+  const seriesOf = (r: ReportRow) => seriesId(combinations.get(r.combination)!);
   const byKey = new Map<string, Set<number>>();
-  for (const r of rows) byKey.set(seriesKey(r), (byKey.get(seriesKey(r)) ?? new Set()).add(r.eps));
+  for (const r of rows) byKey.set(seriesOf(r), (byKey.get(seriesOf(r)) ?? new Set()).add(r.eps));
   const swept = new Set([...byKey].filter(([, eps]) => eps.size >= 2).map(([k]) => k));
   if (swept.size === 0) return null;
   const data = rows
-    .filter((r) => swept.has(seriesKey(r)))
+    .filter((r) => swept.has(seriesOf(r)))
     .flatMap((r) =>
       (['top1', 'top5'] as const).map((m) => ({
-        series: seriesLabel(r),
+        series: seriesLabel(combinations.get(r.combination)!),
         metric: m === 'top1' ? 'top-1 error' : 'top-5 error',
         eps: r.norm === 'linf' ? r.eps * 255 : r.eps,
         bucket: r.bucket,
@@ -182,8 +184,8 @@ export function histogramSpec(confidences: Float32Array | number[], thresholds: 
  * The confidence shift: per combination and bucket, the mean clean probability of the true label
  * (= clean confidence; every image was correct) and its mean probability on the adversarial image.
  */
-export function shiftSpec(rows: ReportRow[], order: string[]): TopLevelSpec {
-  const label = new Map(rows.map((r) => [r.combination, combinationLabel(r)]));
+export function shiftSpec(rows: ReportRow[], order: string[], combinations: Combinations): TopLevelSpec {
+  const label = new Map(rows.map((r) => [r.combination, combinationLabel(combinations.get(r.combination)!)]));
   const sortLabels = order.map((id) => label.get(id)!).filter(Boolean);
   const values = rows.flatMap((r) => [
     { combination: label.get(r.combination), bucket: r.bucket, kind: 'clean', p: r.meanCleanConfidence, q: r.meanAdversarialTrueProb },

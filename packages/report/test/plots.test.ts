@@ -2,9 +2,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BUCKETS, type ReportRow } from '@gradsign/core';
 import { curvesSpec, histogramSpec, renderSvg, shiftSpec, textWidth } from '../src/plots.ts';
-import { formatDelta, formatEps, formatInterval, formatPct, seriesKey, seriesLabel } from '../src/format.ts';
+import { seriesId } from '@gradsign/core';
+import { combinationsOf, formatDelta, formatEps, formatInterval, formatPct, seriesLabel } from '../src/format.ts';
 import { wilson } from '../src/stats.ts';
 import { NO_DIAGNOSTICS } from './fixture.ts';
+
+/** The rows' attacks: BIM, inverse, at each ε (as a pipeline file would sweep them). */
+const combos = (eps: number[]) => combinationsOf({ attacks: [{ methods: ['bim'], gradients: ['inverse'], eps, norm: 'linf' }] } as never);
 
 function rows(eps: number[]): ReportRow[] {
   return eps.flatMap((e, i) =>
@@ -33,7 +37,8 @@ describe('text metrics', () => {
 describe('renderSvg', () => {
   it('renders each plot to the same SVG every time, with marks and without warnings', async () => {
     const warn = vi.spyOn(console, 'warn');
-    const specs = [curvesSpec(rows([4 / 255, 8 / 255, 16 / 255]))!, histogramSpec([0.2, 0.5, 0.7, 0.95, 0.99], { medium: 0.6, high: 0.9 }), shiftSpec(rows([8 / 255]), ['bim-inverse-eps0.0314'])];
+    const swept = [4 / 255, 8 / 255, 16 / 255];
+    const specs = [curvesSpec(rows(swept), combos(swept))!, histogramSpec([0.2, 0.5, 0.7, 0.95, 0.99], { medium: 0.6, high: 0.9 }), shiftSpec(rows([8 / 255]), ['bim-inverse-eps0.0314'], combos([8 / 255]))];
     for (const spec of specs) {
       const a = await renderSvg(spec);
       const b = await renderSvg(spec);
@@ -46,7 +51,7 @@ describe('renderSvg', () => {
   });
 
   it('draws no curve for a single ε', () => {
-    expect(curvesSpec(rows([8 / 255]))).toBeNull();
+    expect(curvesSpec(rows([8 / 255]), combos([8 / 255]))).toBeNull();
   });
 });
 
@@ -60,7 +65,7 @@ describe('format', () => {
     expect(formatEps(8 / 255)).toBe('8/255');
     expect(formatEps(0.01)).toBe('2.55/255');
     expect(formatEps(0.5, 'l2')).toBe('0.5');
-    expect(seriesKey({ combination: 'bim-inverse-eps0.0314-steps20' })).toBe('bim-inverse-steps20');
-    expect(seriesLabel({ combination: 'bim-target3-eps0.0314-steps20', method: 'bim', gradient: 'target:3' })).toBe('iterative · target:3 (steps20)');
+    expect(seriesId({ method: 'bim', gradient: 'inverse', eps: 8 / 255, norm: 'linf', steps: 20 })).toBe('bim-inverse-steps20');
+    expect(seriesLabel({ method: 'bim', gradient: 'target:3', norm: 'linf', steps: 20 })).toBe('iterative · target:3 (steps20)');
   });
 });
