@@ -10,3 +10,4 @@ export * from './arrow.ts';
 export * from './artifacts.ts';
 export * from './labels.ts';
 export * from './pixels.ts';
+export * from './stage.ts';
