@@ -2,7 +2,7 @@
  * The attack engine's library API: validate and resolve an attack once, then run it on batches of
  * [0,1] images. Foolbox-style: the classifier owns normalisation; the attack sees pixels only.
  */
-import { AttackSpec, GradsignError, Rng, combinationId, parseWith, type ResolvedAttack } from '@gradsign/core';
+import { AttackSpec, GradsignError, Rng, combinationId, parseWith, toUnitFloat, type ResolvedAttack } from '@gradsign/core';
 import { tf, zeroCounts, type Classifier } from '@gradsign/core/tf';
 import { linfBox, type AttackContext } from './base.ts';
 import { METHOD_REGISTRY } from './methods/index.ts';
@@ -39,8 +39,9 @@ export interface AttackBatch {
   labels: Int32Array;
   /** Clean top-5 classes [n·5] (for the least-likely target). */
   top5: Int32Array;
-  /** Clean images, flat NHWC float32 in [0,1]. */
-  pixels: Float32Array;
+  /** Clean images, flat NHWC: 8-bit (0–255), or float32 in [0,1]. 8-bit pixels are what the stage
+   * sends to worker threads (a quarter of the bytes), converted where they are attacked. */
+  pixels: Uint8Array | Float32Array;
 }
 
 /** Uniform numbers for each image from its own seeded stream, so results do not depend on batching. */
@@ -85,7 +86,7 @@ export function attackBatch(
   const n = batch.ids.length;
   if (n === 0) return { images: new Float32Array(0), targets: new Int32Array(0), zeroGradient: new Int32Array(0) };
   const strategy = targetStrategy(attack.gradient, m.numClasses);
-  const x0 = tf.tensor4d(batch.pixels, [n, m.height, m.width, m.channels]);
+  const x0 = tf.tensor4d(toUnitFloat(batch.pixels), [n, m.height, m.width, m.channels]);
   // A strategy that reads the clean prediction gets it from a forward pass whose activations the
   // first gradient then reuses (one forward pass, not two, on the compiled path).
   let pass: ForwardPass | undefined;

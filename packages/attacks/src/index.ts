@@ -1,6 +1,6 @@
 export * from './attack.ts';
 export * from './base.ts';
-export * from './run.ts';
+export * from './stage.ts';
 export * from './model.ts';
 export * from './load.ts';
 export * from './compiled/compile.ts';

@@ -42,8 +42,11 @@ export function tinyAttackModel(gradient: GradientOption = 'auto', classes = 5, 
   return attackModelFromLayers(tinyCnn(10, 10, 1, classes), unitSpec(10, 10, 1, spec), classes, gradient);
 }
 
+/** A batch of float32 pixels (what the tests build). */
+export type FloatBatch = AttackBatch & { pixels: Float32Array };
+
 /** n seeded images in [0,1] (with some exact 0s and 1s, to exercise clipping), labels, and a fake top-5. */
-export function makeBatch(n: number, pixelsPerImage: number, classes: number, seed = 3, firstId = 100): AttackBatch {
+export function makeBatch(n: number, pixelsPerImage: number, classes: number, seed = 3, firstId = 100): FloatBatch {
   const rng = new Rng(seed);
   const pixels = new Float32Array(n * pixelsPerImage);
   for (let i = 0; i < pixels.length; i++) {
@@ -60,7 +63,7 @@ export function makeBatch(n: number, pixelsPerImage: number, classes: number, se
   return { ids: Int32Array.from({ length: n }, (_, i) => firstId + i * 7), labels, top5, pixels };
 }
 
-export function sliceBatch(b: AttackBatch, start: number, end: number): AttackBatch {
+export function sliceBatch(b: FloatBatch, start: number, end: number): FloatBatch {
   const per = b.pixels.length / b.ids.length;
   const k = b.top5.length / b.ids.length;
   return {

@@ -1,4 +1,12 @@
-/** 8-bit quantisation of [0,1] float pixels, as saving a PNG does; shared by evaluate and report. */
+/** 8-bit pixels ↔ [0,1] floats, one definition each: shared by every stage. */
+
+/** 8-bit pixels (0–255) → float32 in [0,1] (k/255 rounded to float32); floats pass through unchanged. */
+export function toUnitFloat(pixels: Uint8Array | Float32Array): Float32Array {
+  if (pixels instanceof Float32Array) return pixels;
+  const out = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) out[i] = (pixels[i] as number) / 255;
+  return out;
+}
 
 /** Rounds half to even (banker's rounding), as numpy and PyTorch do. */
 export function roundHalfEven(v: number): number {
@@ -21,5 +29,5 @@ export function toBytes(pixels: Float32Array): Uint8Array {
 
 /** What saving to an 8-bit image and reading it back does: [0,1] floats → k/255. */
 export function quantize(pixels: Float32Array): Float32Array {
-  return Float32Array.from(toBytes(pixels), (b) => b / 255);
+  return toUnitFloat(toBytes(pixels));
 }

@@ -16,6 +16,7 @@ import {
   log,
   readArtifact,
   readLabelFile,
+  toUnitFloat,
   writeDirAtomic,
   writeFileAtomic,
   type ClassLabel,
@@ -105,7 +106,7 @@ async function probeImage(dataDir: string, shape: [number, number, number]): Pro
       const m = reader.metadata;
       if (m.height === h && m.width === w && m.channels === c) {
         for await (const batch of reader.batches()) {
-          return { pixels: Float32Array.from(batch.image.subarray(0, h * w * c), (v) => v / 255), source: `${file} (image id ${batch.id[0]})` };
+          return { pixels: toUnitFloat(batch.image.subarray(0, h * w * c)), source: `${file} (image id ${batch.id[0]})` };
         }
       }
     } finally {

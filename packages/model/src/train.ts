@@ -1,4 +1,4 @@
-import { ImagesArtifact, Progress, Rng, log, readArtifact, type Batch } from '@gradsign/core';
+import { ImagesArtifact, Progress, Rng, log, readArtifact, toUnitFloat, type Batch } from '@gradsign/core';
 import { tf } from '@gradsign/core/tf';
 import { buildSmallCnn } from './small-cnn.ts';
 
@@ -31,8 +31,7 @@ function gather(data: Images, indices: number[], shape: [number, number, number]
   const x = new Float32Array(indices.length * pixels);
   const y = new Int32Array(indices.length);
   indices.forEach((row, i) => {
-    const src = data.image.subarray(row * pixels, (row + 1) * pixels);
-    for (let p = 0; p < pixels; p++) x[i * pixels + p] = (src[p] as number) / 255;
+    x.set(toUnitFloat(data.image.subarray(row * pixels, (row + 1) * pixels)), i * pixels);
     y[i] = data.label[row] as number;
   });
   return tf.tidy(() => ({

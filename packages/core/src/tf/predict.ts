@@ -1,13 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { toUnitFloat } from '../pixels.ts';
 import type { Classifier } from './classifier.ts';
 
 /** Pixels (uint8 0–255 or float 0–1, flat NHWC) as a [n, h, w, c] float tensor in [0,1]. */
 export function pixelsToTensor(pixels: Uint8Array | Float32Array, n: number, c: Classifier): tf.Tensor4D {
-  const shape: [number, number, number, number] = [n, c.height, c.width, c.channels];
-  if (pixels instanceof Float32Array) return tf.tensor4d(pixels, shape);
-  const x = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) x[i] = (pixels[i] as number) / 255;
-  return tf.tensor4d(x, shape);
+  return tf.tensor4d(toUnitFloat(pixels), [n, c.height, c.width, c.channels]);
 }
 
 export interface TopK {

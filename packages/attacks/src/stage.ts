@@ -15,6 +15,7 @@ import {
   BucketsArtifact,
   GradsignError,
   Progress,
+  defineStage,
   log,
   parseWith,
   readArtifact,
@@ -69,6 +70,15 @@ export function workersFor(configured: WorkersOption, work: number): WorkersOpti
 
 type BucketsReader = ArtifactReader<typeof BucketsArtifact.columns, typeof BucketsArtifact.metadata>;
 
+/** A batch an interrupted run saved, checked against the ids it must hold. */
+async function resumed(checkpoint: Checkpoint, index: number, ids: Int32Array, outDir: string): Promise<AttackResult> {
+  const b = await checkpoint.load(index);
+  if (b.id.length !== ids.length || b.id.some((id, i) => id !== ids[i])) {
+    throw new GradsignError(`saved batch ${index} in ${outDir}.partial does not match buckets.arrow`, { hint: `delete ${outDir}.partial and rerun` });
+  }
+  return { images: b.image, targets: b.target, zeroGradient: b.zeroGradient };
+}
+
 async function attackAll(
   pool: AttackPool,
   attack: ResolvedAttack,
@@ -111,28 +121,15 @@ async function attackAll(
       for await (const batch of buckets.batches()) {
         for (let start = 0; start < batch.id.length; start += config.batchSize, index++) {
           const end = Math.min(batch.id.length, start + config.batchSize);
-          if (index < checkpoint.saved) {
-            const ids = batch.id.slice(start, end);
-            const done = checkpoint.load(index).then((b) => {
-              if (b.id.length !== ids.length || b.id.some((id, i) => id !== ids[i])) {
-                throw new GradsignError(`saved batch ${index} in ${outDir}.partial does not match buckets.arrow`, { hint: `delete ${outDir}.partial and rerun` });
-              }
-              return { images: b.image, targets: b.target, zeroGradient: b.zeroGradient };
-            });
-            done.catch(() => undefined);
-            queue.push({ index, result: done, columns: { id: ids, label: batch.label.slice(start, end), bucket: batch.bucket.slice(start, end) } });
-            await drain(IN_FLIGHT - 1);
-            continue;
-          }
-          const source = batch.image.subarray(start * pixels, end * pixels);
-          const clean = new Float32Array(source.length);
-          for (let i = 0; i < source.length; i++) clean[i] = (source[i] as number) / 255;
-          const ids = batch.id.slice(start, end);
-          const labels = batch.label.slice(start, end);
-          const result = pool.run(attack, { ids, labels, top5: batch.top5.slice(start * 5, end * 5), pixels: clean }, config.seed);
+          const columns = { id: batch.id.slice(start, end), label: batch.label.slice(start, end), bucket: batch.bucket.slice(start, end) };
+          // A batch an interrupted run finished comes from the checkpoint; the others are attacked.
+          const result =
+            index < checkpoint.saved
+              ? resumed(checkpoint, index, columns.id, outDir)
+              : pool.run(attack, { ids: columns.id, labels: columns.label, top5: batch.top5.slice(start * 5, end * 5), pixels: batch.image.subarray(start * pixels, end * pixels) }, config.seed);
           // Keep a rejection handled while it waits in the queue; drain() rethrows it in order.
           result.catch(() => undefined);
-          queue.push({ index, result, columns: { id: ids, label: labels, bucket: batch.bucket.slice(start, end) } });
+          queue.push({ index, result, columns });
           await drain(IN_FLIGHT - 1);
         }
       }
@@ -169,3 +166,17 @@ export async function runAttackStage(rawConfig: unknown, bucketsDir: string, mod
   }
   return attack;
 }
+
+export const attacksStage = defineStage({
+  name: 'gradsign-attacks',
+  summary: 'run one attack combination (method × gradient × ε) on the bucketed images → adversarial.arrow',
+  config: AttackStageConfig,
+  configExample:
+    '{"attack": {"id","method","gradient","eps","norm",...}, "seed", "batchSize", "backend", "workers"}; GRADSIGN_WORKERS=<n>|auto overrides "workers"',
+  inputs: { buckets: 'bucketing output directory (buckets.arrow)', model: 'model directory' },
+  output: 'adversarial.arrow',
+  examples: [
+    `gradsign-attacks --config '{"attack":{"id":"bim-inverse-eps0.0314","method":"bim","gradient":"inverse","eps":0.0314,"norm":"linf"}}' --buckets artifacts/full/bucketing --model artifacts/full/model --out /tmp/bim`,
+  ],
+  run: (config, { buckets, model, out }) => runAttackStage(config, buckets, model, out),
+});
