@@ -1,6 +1,6 @@
 /**
  * Nx caching semantics on a small pipeline, in a private copy of the repository: each kind of
- * change reruns exactly the tasks it affects (design.md, "Nx facts"); artifacts are byte-identical
+ * change reruns exactly the tasks it affects (README, "How it works"); artifacts are byte-identical
  * across clean runs.
  */
 import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';

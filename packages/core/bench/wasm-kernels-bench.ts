@@ -89,3 +89,25 @@ for (let i = 0; i < stock.grad.length; i++) {
   maxAbs = Math.max(maxAbs, Math.abs(stock.grad[i]));
 }
 console.log(`input gradient max |stock - replaced| = ${maxDiff.toExponential(2)} (max |grad| = ${maxAbs.toExponential(2)})`);
+
+// Conv2DBackpropInput alone, by dx channel count: where the replacement switches from matmul +
+// col2im (few channels, COL2IM_MAX_CHANNELS) to the forward conv with the rotated filter.
+console.log(`\nConv2DBackpropInput, 3x3 valid, dy [${batch}, 24, 24, 32] → dx with c channels (median ms):`);
+for (const channels of [1, 3, 4, 32]) {
+  const dy = tf.randomNormal([batch, 24, 24, 32], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const filter = tf.randomNormal([3, 3, channels, 32], 0, 1, 'float32', 8) as tf.Tensor4D;
+  const time = () => {
+    const times: number[] = [];
+    for (let i = 0; i <= runs; i++) {
+      const t0 = performance.now();
+      tf.tidy(() => tf.conv2dTranspose(dy, filter, [batch, 26, 26, channels], 1, 'valid').dataSync());
+      if (i > 0) times.push(performance.now() - t0); // the first run is a warm-up
+    }
+    return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+  };
+  unregisterWasmKernels();
+  const stockMs = time();
+  registerWasmKernels();
+  console.log(`  c = ${String(channels).padStart(2)}: stock ${stockMs.toFixed(1)}, replaced ${time().toFixed(1)}`);
+  tf.dispose([dy, filter]);
+}

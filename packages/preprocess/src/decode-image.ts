@@ -1,6 +1,6 @@
 /**
  * One source image → model input pixels (uint8, HWC, 1 or 3 channels), deterministically, with
- * sharp (libvips). The presets (design.md, "The user's own model and images: pitfalls"):
+ * sharp (libvips). The presets (docs/bring-your-own-model.md):
  *
  * - `slim`:  TF-slim's Inception evaluation: central crop of 87.5% of each side, exactly as
  *            tf.image.central_crop computes it, then a bilinear resize to the input size.

@@ -1,7 +1,7 @@
 /**
  * Ground-truth files of the `flat` image-folder layout: a CSV `file,label`, or ILSVRC2012's
  * validation ground truth (one ILSVRC2012_ID a line) with the synset map that turns those ids
- * into synset ids (design.md, "The user's own model and images: pitfalls").
+ * into synset ids (docs/bring-your-own-model.md).
  */
 import { readFile } from 'node:fs/promises';
 import { GradsignError, SYNSET_ID } from '@gradsign/core';

@@ -70,7 +70,7 @@ export async function preprocessImageFolder(
     preset: dataset.preset,
   };
   // Each libvips call runs on one thread; two images in flight per core hide the gaps between a
-  // decode's steps (measured on 2 cores, 500×375 → 299²: 1 in flight 176 img/s, 2: 292, 4: 362).
+  // decode's steps (`npm run bench -- scale` reports the preprocessing rate).
   const concurrency = 2 * Math.max(1, availableParallelism());
   const progress = new Progress(`preprocess ${dataset.preset} ${target.width}×${target.height}`, limit, 'img');
   let written = 0;

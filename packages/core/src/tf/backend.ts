@@ -76,7 +76,7 @@ export async function selectBackend(requested: Backend = 'auto', options: { quie
   if (wanted === 'auto' || wanted === 'tensorflow') chosen = await tryNative();
   if (!chosen && wanted === 'tensorflow') {
     throw new GradsignError('backend "tensorflow" requested but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads', {
-      hint: `install one (README, "Use a GPU"), or use --backend ${BACKENDS.filter((b) => b !== 'tensorflow').join('|')}`,
+      hint: `install one (README, "Backends and GPUs"), or use --backend ${BACKENDS.filter((b) => b !== 'tensorflow').join('|')}`,
     });
   }
   if (!chosen && (wanted === 'auto' || wanted === 'wasm')) chosen = (await initWasm()) ? 'wasm' : undefined;

@@ -1,7 +1,7 @@
 /**
  * A differentiable classifier over [0,1] pixel images. The model's own input normalisation and
  * output kind (logits or probabilities) live here, once, so attacks never think about them and ε
- * means the same for every model (design.md, "Attack semantics").
+ * means the same for every model (README, "How it works"; packages/attacks/README.md).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec, Normalization } from '../config.ts';

@@ -54,7 +54,7 @@ export async function readModelArtifacts(dir: string): Promise<{ artifacts: tf.i
   }
   if (!json.modelTopology || !json.weightsManifest) {
     throw new GradsignError(`${file} lacks modelTopology or weightsManifest`, {
-      hint: 'convert the model with tensorflowjs_converter (README, "Bring your own model")',
+      hint: 'convert the model with tensorflowjs_converter (docs/bring-your-own-model.md)',
     });
   }
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];

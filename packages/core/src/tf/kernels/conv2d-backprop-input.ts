@@ -15,9 +15,9 @@ import { convGeometry } from './conv-geometry.ts';
 import { MAX_SCRATCH_ELEMENTS, heapF32, isFloat32, release, runWasmKernel, wasmBackend, type ExplicitPadding, type KernelArgs } from './wasm-backend.ts';
 
 /**
- * Up to this many dx channels, matmul + col2im beats the conv with the rotated filter. Measured
- * (batch 256, 3x3): 1 channel: conv 31 ms, col2im 17 ms, stock 43 ms; 32 channels: conv 52 ms,
- * col2im 68 ms, stock 490 ms.
+ * Up to this many dx channels, matmul + col2im beats the conv with the rotated filter (XNNPACK is
+ * slow on convolutions with very few output channels). `packages/core/bench/wasm-kernels-bench.ts`
+ * times this kernel by channel count.
  */
 export const COL2IM_MAX_CHANNELS = 3;
 

@@ -12,9 +12,9 @@
  *
  * Branch-free: for non-negative float32 values the order of their bit patterns read as int32 is the
  * order of the values, so the arg-maxima are found with integer arithmetic only — no data-dependent
- * branches, whose mispredictions otherwise dominate this loop (measured: 27 ms → 11 ms for the
- * default CNN's first pooling layer at batch 256). On wasm with channels in fours, the SIMD version
- * runs instead.
+ * branches, whose mispredictions otherwise dominate this loop (the attacks benchmark's per-kernel
+ * profile, `npm run bench -- attacks`, shows its time). On wasm with channels in fours, the SIMD
+ * version runs instead.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
