@@ -16,7 +16,7 @@ const require = createRequire(import.meta.url);
 
 /**
  * The optional native bindings, in order of preference: package, and the backend it resolves to.
- * The Nx plugin's resolve-backend.cjs keeps a plain-JS copy (packages/nx-plugin/test checks it).
+ * The Nx plugin's resolve-backend.cjs keeps a plain-JS copy (test/plugin-inputs.test.ts checks it).
  */
 export const NATIVE_BINDINGS = [
   ['@tensorflow/tfjs-node-gpu', 'tensorflow-gpu'],
