@@ -4,7 +4,7 @@
  * and the run's facts. Deterministic: the same artifacts give the same bytes (no times, no dates,
  * no absolute paths).
  */
-import { BUCKETS, type BucketName, type Finding, type ReportRow, type ReportSummary } from '@gradsign/core';
+import { BUCKETS, type BucketName, type Finding, type PipelineConfig, type ReportRow, type ReportSummary } from '@gradsign/core';
 import type { Comparison } from './findings.ts';
 import { comparisonStatus, detectableText, rawStatus, VERDICT_RULE } from './findings.ts';
 import {
@@ -24,11 +24,11 @@ import { displayOptions, encodePng, perturbationBytes, pngDataUri, pngSize, toBy
 import { paperCell, paperName } from './paper.ts';
 import { DIAGNOSTICS_HEADER, diagnosticsCells, diagnosticsSummary, flagReasons, PGD_SHARE_TOLERANCE } from './diagnostics.ts';
 import { BUCKET_COLORS, curvesSpec, histogramSpec, renderSvg, shiftSpec } from './plots.ts';
-import type { ReportStageConfig } from './index.ts';
 
 export interface HtmlInput {
   summary: ReportSummary;
-  config: ReportStageConfig;
+  /** The resolved pipeline config (shown on the page, and its description). */
+  pipeline: PipelineConfig;
   /** The rows' attacks by combination id. */
   combinations: Combinations;
   /** Per finding (same order as summary.findings), the comparisons behind its verdict. */
@@ -362,7 +362,7 @@ function diagnosticsHtml(s: ReportSummary, combinations: Combinations): string {
 }
 
 function factsHtml(input: HtmlInput): string {
-  const { summary: s, config } = input;
+  const { summary: s, pipeline } = input;
   const combos = [...new Map(s.rows.map((r) => [r.combination, r])).values()];
   const q = s.setup.buckets.qualified;
   const facts: [string, string][] = [
@@ -383,7 +383,7 @@ function factsHtml(input: HtmlInput): string {
   return `<dl class="facts">${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>
 <h3>Pipeline configuration</h3>
 <p class="note">The resolved <code>pipelines/${esc(s.pipeline)}.json</code>, defaults filled in.</p>
-<pre>${esc(prettyJson(config.config))}</pre>`;
+<pre>${esc(prettyJson(pipeline))}</pre>`;
 }
 
 /** JSON with two-space indents, arrays of plain values on one line. */
@@ -403,7 +403,7 @@ export function prettyJson(value: unknown, indent = ''): string {
 
 /** Renders the whole page. */
 export async function renderHtml(input: HtmlInput): Promise<string> {
-  const { summary: s, config, figures } = input;
+  const { summary: s, pipeline, figures } = input;
   const combos = [...new Map(s.rows.map((r) => [r.combination, r])).values()];
   const order = tableGroups(s.rows).flatMap((g) => g.combos.map((c) => c[0]!.combination));
   const epsAll = [...new Set(combos.map((c) => formatEps(c.eps, c.norm)))];
@@ -479,7 +479,7 @@ ${await examplesHtml(input)}`,
 <body>
 <header class="top"><div class="wrap">
 <h1>gradsign report — pipeline <code>${esc(s.pipeline)}</code></h1>
-<p class="lede">How well gradient-sign adversarial attacks — fast (FGSM) and iterative (BIM), with the inverse and least-likely gradients — fool an image classifier, by the classifier's clean confidence: a reproduction of Table 1 of Possas, “Effectiveness of adversarial example generation methods in image recognition deep learning framework”.${config.config.description ? ` ${esc(config.config.description)}` : ''}</p>
+<p class="lede">How well gradient-sign adversarial attacks — fast (FGSM) and iterative (BIM), with the inverse and least-likely gradients — fool an image classifier, by the classifier's clean confidence: a reproduction of Table 1 of Possas, “Effectiveness of adversarial example generation methods in image recognition deep learning framework”.${pipeline.description ? ` ${esc(pipeline.description)}` : ''}</p>
 <ul class="chips">${chips.map((c) => `<li>${c}</li>`).join('')}</ul>
 </div></header>
 <nav class="toc" aria-label="Contents"><div class="wrap"><ol>${sections.map(([id, title]) => `<li><a href="#${id}">${esc(title)}</a></li>`).join('')}</ol></div></nav>

@@ -107,12 +107,12 @@ export async function report(rawConfig: unknown, artifactsDir: string, outDir: s
   const summary = ReportSummary.parse(built.summary);
   const figures = await gatherFigureData(artifactsDir, config.combinations, EXAMPLES_PER_BUCKET, options);
   const { height, width, channels } = run.bucketing;
-  const html = await renderHtml({ summary, config, combinations: combinationsOf(config.config), comparisons: built.comparisons, figures, image: { height, width, channels } });
+  const html = await renderHtml({ summary, pipeline: config.config, combinations: combinationsOf(config.config), comparisons: built.comparisons, figures, image: { height, width, channels } });
   await writeDirAtomic(outDir, async (tmp) => {
     await writeFileAtomic(path.join(tmp, 'report.html'), html);
     await writeFileAtomic(path.join(tmp, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
     await writeFileAtomic(path.join(tmp, 'table.csv'), csvTable(summary, paperCell));
-    await writeFileAtomic(path.join(tmp, 'report.md'), renderMarkdown(summary, config));
+    await writeFileAtomic(path.join(tmp, 'report.md'), renderMarkdown(summary, config.config));
     await writeFileAtomic(path.join(tmp, 'table.md'), markdownTable(summary.rows) + '\n');
   });
   return summary;

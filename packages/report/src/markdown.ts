@@ -1,6 +1,5 @@
-import type { Finding, ReportSummary } from '@gradsign/core';
+import type { Finding, PipelineConfig, ReportSummary } from '@gradsign/core';
 import { detectableText, VERDICT_RULE } from './findings.ts';
-import type { ReportStageConfig } from './index.ts';
 import { DIAGNOSTICS_HEADER, diagnosticsCells, diagnosticsSummary } from './diagnostics.ts';
 import { combinationsOf } from './format.ts';
 import { markdownTable, paperMarkdownTable } from './table.ts';
@@ -8,7 +7,8 @@ import { markdownTable, paperMarkdownTable } from './table.ts';
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const num = (x: number) => Number(x.toPrecision(4)).toString();
 
-export function renderMarkdown(s: ReportSummary, config: ReportStageConfig): string {
+/** report.md: the setup, both tables, the findings and the gradient diagnostics; `pipeline` is the resolved pipeline config. */
+export function renderMarkdown(s: ReportSummary, pipeline: PipelineConfig): string {
   const t = s.setup.buckets.thresholds;
   const rule =
     s.setup.buckets.rule === 'quantile'
@@ -17,7 +17,7 @@ export function renderMarkdown(s: ReportSummary, config: ReportStageConfig): str
   const lines = [
     `# gradsign report — pipeline \`${s.pipeline}\``,
     '',
-    config.config.description ? `${config.config.description}\n` : '',
+    pipeline.description ? `${pipeline.description}\n` : '',
     '## Setup',
     '',
     `- Dataset: ${s.setup.dataset}${s.setup.preset ? ` (preprocessing preset \`${s.setup.preset}\`)` : ''}` +
@@ -50,7 +50,7 @@ export function renderMarkdown(s: ReportSummary, config: ReportStageConfig): str
     '',
     `| ${DIAGNOSTICS_HEADER.join(' | ')} |`,
     `| ${DIAGNOSTICS_HEADER.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`,
-    ...s.rows.map((r) => `| ${diagnosticsCells(r, combinationsOf(config.config)).join(' | ')} |`),
+    ...s.rows.map((r) => `| ${diagnosticsCells(r, combinationsOf(pipeline)).join(' | ')} |`),
     '',
   ];
   return lines.join('\n');
