@@ -7,6 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AdversarialArtifact, GradsignError, MetricsArtifact, writeFileAtomic, type BucketName } from '@gradsign/core';
 import { openArtifact } from './gather.ts';
+import { formatCsvNumber as num } from './format.ts';
 import { encodePng, toBytes } from './images.ts';
 
 export interface ExportOptions {
@@ -48,8 +49,6 @@ export function csvField(value: string | number | boolean): string {
   const s = String(value);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
-
-const num = (x: number) => String(Number(x.toPrecision(6)));
 
 export async function exportCombination(options: ExportOptions): Promise<ExportResult> {
   const { artifacts, combination, out } = options;

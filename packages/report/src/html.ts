@@ -10,11 +10,13 @@ import { comparisonStatus, detectableText, rawStatus, VERDICT_RULE } from './fin
 import {
   cellTexts,
   combinationLabel,
+  formatCount,
   formatEps,
   formatNumber,
   formatP,
   formatPct,
   formatProb,
+  formatShare,
   methodLabel,
   seriesLabel,
   type Combinations,
@@ -243,7 +245,7 @@ function comparisonRow(c: Comparison): string {
 
 function findingCard(f: Finding, list: Comparison[]): string {
   const sameNoise = f.comparisons - f.supporting - f.contradicting - f.againstNotSignificant;
-  const seg = (cls: string, n: number) => (n > 0 && f.comparisons > 0 ? `<span class="${cls}" style="width:${((100 * n) / f.comparisons).toFixed(2)}%"></span>` : '');
+  const seg = (cls: string, n: number) => (n > 0 && f.comparisons > 0 ? `<span class="${cls}" style="width:${formatShare(n, f.comparisons)}"></span>` : '');
   const count = (color: string, n: number, what: string, raw?: number) =>
     `<span><i class="sw" style="background:${color}"></i><b>${n}</b> ${what}${raw === undefined ? '' : ` <small>(${raw} before Holm)</small>`}</span>`;
   const quote = PAPER_QUOTES[f.id];
@@ -297,7 +299,7 @@ async function examplesHtml(input: HtmlInput): Promise<string> {
         cards.push(a ? await card(c, ex, a) : `<div class="card"><div class="combo" title="${esc(label)}">${esc(label)}</div><p class="small">not attacked</p></div>`);
       }
       blocks.push(`<div class="example" data-image="${ex.id}">
-<div class="clean">${img(clean, `clean image ${ex.id}: ${name(ex.label)}`)}<div><b>${esc(name(ex.label))}</b></div><div>clean confidence ${ex.confidence.toFixed(3)}</div><div class="small">image #${ex.id}</div></div>
+<div class="clean">${img(clean, `clean image ${ex.id}: ${name(ex.label)}`)}<div><b>${esc(name(ex.label))}</b></div><div>clean confidence ${formatProb(ex.confidence, 3)}</div><div class="small">image #${ex.id}</div></div>
 <div class="cards">${cards.join('')}</div>
 </div>`);
     }
@@ -370,7 +372,7 @@ function factsHtml(input: HtmlInput): string {
     ['Dataset', `${esc(s.setup.dataset)}${s.setup.preset ? ` (preprocessing preset <code>${esc(s.setup.preset)}</code>)` : ''}; input ${input.image.height}×${input.image.width}×${input.image.channels}` +
       (s.setup.rejected ? `; ${s.setup.rejected} source file(s) rejected as unreadable (preprocess/rejects.json)` : '')],
     ['Model', `${esc(s.setup.model)}; test accuracy ${s.setup.modelAccuracy === null ? 'n/a' : formatPct(s.setup.modelAccuracy)}`],
-    ['Clean accuracy', `top-1 ${formatPct(s.setup.cleanAccuracy.top1)}, top-5 ${formatPct(s.setup.cleanAccuracy.top5)} on ${s.setup.cleanAccuracy.n.toLocaleString('en-US')} evaluated images`],
+    ['Clean accuracy', `top-1 ${formatPct(s.setup.cleanAccuracy.top1)}, top-5 ${formatPct(s.setup.cleanAccuracy.top5)} on ${formatCount(s.setup.cleanAccuracy.n)} evaluated images`],
     ['Classes', `${s.setup.numClasses}: ${s.setup.classNames.map((c, i) => `${i} ${esc(c)}`).join(', ')}`],
     ['Buckets', `${esc(ruleText(s))}`],
     ['Sampled', `${s.setup.buckets.perBucket} correctly classified images per bucket (seeded), ${s.setup.images} in all; qualified: low ${q.low ?? 0}, medium ${q.medium ?? 0}, high ${q.high ?? 0}`],
@@ -438,7 +440,7 @@ ${table1(s, input.combinations)}
       plot(
         'plot-histogram',
         histSvg,
-        `Clean confidence (top-1 softmax probability) of the ${figures.correctConfidences.length.toLocaleString('en-US')} correctly classified images among the ${(figures.correctConfidences.length + figures.incorrect).toLocaleString('en-US')} evaluated (the ${figures.incorrect.toLocaleString('en-US')} misclassified ones are not bucketed), coloured by bucket; dashed lines are the cut-offs. Bucket rule: ${esc(ruleText(s))} ${s.setup.buckets.perBucket} images were then sampled from each bucket.`,
+        `Clean confidence (top-1 softmax probability) of the ${formatCount(figures.correctConfidences.length)} correctly classified images among the ${formatCount(figures.correctConfidences.length + figures.incorrect)} evaluated (the ${formatCount(figures.incorrect)} misclassified ones are not bucketed), coloured by bucket; dashed lines are the cut-offs. Bucket rule: ${esc(ruleText(s))} ${s.setup.buckets.perBucket} images were then sampled from each bucket.`,
       ),
     ],
     [

@@ -1,8 +1,7 @@
 /** The Table 1 analog as Markdown and CSV. */
 import { BUCKETS, type ReportRow, type ReportSummary } from '@gradsign/core';
+import { formatCsvNumber as num, formatEpsOver255, formatPct } from './format.ts';
 import { PAPER, paperName, type paperCell } from './paper.ts';
-
-const pct = (x: number) => (x * 100).toFixed(1);
 
 /** One line per combination, in pipeline order: its buckets' rows. */
 export function tableLines(rows: ReportRow[]): { combo: ReportRow; cells: Map<string, ReportRow> }[] {
@@ -25,10 +24,10 @@ export function markdownTable(rows: ReportRow[]): string {
       markdownRow([
         paperName(combo.method),
         combo.gradient,
-        `${(combo.eps * 255).toFixed(combo.eps * 255 === Math.round(combo.eps * 255) ? 0 : 2)}/255`,
+        formatEpsOver255(combo.eps),
         ...BUCKETS.flatMap((b) => {
           const c = cells.get(b);
-          return c ? [`${pct(c.top1Error)}%`, `${pct(c.top5Error)}%`] : ['–', '–'];
+          return c ? [formatPct(c.top1Error), formatPct(c.top5Error)] : ['–', '–'];
         }),
       ]),
     );
@@ -40,7 +39,7 @@ export function paperMarkdownTable(): string {
   const header = ['Method', 'Gradient', ...BUCKETS.flatMap((b) => [`${b} top-1`, `${b} top-5`])];
   const lines = [markdownRow(header), markdownRow(header.map((_, i) => (i < 2 ? '---' : '---:')))];
   for (const r of PAPER.errorRates) {
-    lines.push(markdownRow([r.method, r.gradient, ...BUCKETS.flatMap((b) => [`${pct(r[b].top1)}%`, `${pct(r[b].top5)}%`])]));
+    lines.push(markdownRow([r.method, r.gradient, ...BUCKETS.flatMap((b) => [formatPct(r[b].top1), formatPct(r[b].top5)])]));
   }
   return lines.join('\n');
 }
@@ -52,7 +51,6 @@ const CSV_COLUMNS = [
 ] as const;
 
 export function csvTable(summary: ReportSummary, paperCellOf: typeof paperCell): string {
-  const num = (x: number | null | undefined) => (x === null || x === undefined ? '' : String(Number(x.toPrecision(6))));
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of summary.rows) {
     const paper = paperCellOf(r.method, r.gradient)?.[r.bucket];
