@@ -8,6 +8,7 @@
 import { BUCKETS, type BucketName, type Finding, type MinimumDetectableDifference, type ReportRow, type Verdict } from '@gradsign/core';
 import { formatEpsDecimal, formatPct, formatPoints, formatPSignificant } from './format.ts';
 import { mcnemarMdd, TARGET_POWER, twoProportionMdd } from './power.ts';
+import { combinationRows } from './rows.ts';
 import { holmAdjust, mcnemar, twoProportionTest } from './stats.ts';
 
 export const SIGNIFICANCE = 0.05;
@@ -195,7 +196,8 @@ export function checkFindings(rows: ReportRow[], perImage: Map<string, ImageErro
 
 /** The findings and, for each, every comparison behind its verdict (the report lists them). */
 export function checkFindingsDetailed(rows: ReportRow[], perImage: Map<string, ImageErrors>): { findings: Finding[]; comparisons: Comparison[][] } {
-  const combos = [...new Map(rows.map((r) => [r.combination, r])).values()];
+  const grouped = combinationRows(rows);
+  const combos = grouped.map((g) => g.combo);
   // The same attack with one of method/gradient changed (ε and norm equal): a paired twin.
   const key = (r: Pick<ReportRow, 'method' | 'gradient' | 'eps' | 'norm'>) => `${r.method}|${r.gradient}|${r.eps}|${r.norm}`;
   const byKey = new Map(combos.map((c) => [key(c), c]));
@@ -206,7 +208,7 @@ export function checkFindingsDetailed(rows: ReportRow[], perImage: Map<string, I
   const top5BelowTop1: TestedComparison[] = [];
   const fallsWithConfidence: TestedComparison[] = [];
 
-  for (const c of combos) {
+  for (const { combo: c, cells } of grouped) {
     const mine = perImage.get(c.combination)!;
     const fast = c.method === 'bim' ? twin(c, { method: 'fgsm' }) : undefined;
     const ll = c.gradient === 'inverse' ? twin(c, { gradient: 'least-likely' }) : undefined;
@@ -222,11 +224,10 @@ export function checkFindingsDetailed(rows: ReportRow[], perImage: Map<string, I
       }
       top5BelowTop1.push(pairedComparison(`${c.combination} ${bucket}`, errorsOf(mine, bucket, 'top1'), errorsOf(mine, bucket, 'top5')));
     }
-    const cell = (bucket: BucketName) => rows.find((r) => r.combination === c.combination && r.bucket === bucket);
     for (const metric of ['top1', 'top5'] as const) {
       for (const [hi, lo] of [['low', 'medium'], ['medium', 'high']] as const) {
-        const a = cell(hi);
-        const b = cell(lo);
+        const a = cells.get(hi);
+        const b = cells.get(lo);
         if (!a || !b) continue;
         const k = metric === 'top1' ? 'top1Errors' : 'top5Errors';
         fallsWithConfidence.push(bucketComparison(`${c.combination} ${metric} ${hi}→${lo}`, a[k], a.n, b[k], b.n));

@@ -25,6 +25,7 @@ import type { ExampleAttack, ExampleImage, FigureData } from './gather.ts';
 import { displayOptions, encodePng, perturbationBytes, pngDataUri, pngSize, toBytes } from './images.ts';
 import { paperCell, paperName } from './paper.ts';
 import { DIAGNOSTICS_HEADER, diagnosticsCells, diagnosticsSummary, flagReasons, PGD_SHARE_TOLERANCE } from './diagnostics.ts';
+import { combinationRows, tableGroups, tableOrder } from './rows.ts';
 import { BUCKET_COLORS, curvesSpec, histogramSpec, renderSvg, shiftSpec } from './plots.ts';
 
 export interface HtmlInput {
@@ -172,21 +173,6 @@ function className(s: string): string {
   return s.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
 }
 
-/** Our rows grouped by method × gradient (first-appearance order), ε ascending within a group. */
-export function tableGroups(rows: ReportRow[]): { key: string; method: string; gradient: string; combos: ReportRow[][] }[] {
-  const order = [...new Set(rows.map((r) => r.combination))];
-  const groups = new Map<string, { key: string; method: string; gradient: string; combos: ReportRow[][] }>();
-  for (const id of order) {
-    const mine = rows.filter((r) => r.combination === id);
-    const first = mine[0]!;
-    const key = `${first.method}|${first.gradient}`;
-    if (!groups.has(key)) groups.set(key, { key, method: first.method, gradient: first.gradient, combos: [] });
-    groups.get(key)!.combos.push(mine);
-  }
-  for (const g of groups.values()) g.combos.sort((a, b) => a[0]!.eps - b[0]!.eps || a[0]!.combination.localeCompare(b[0]!.combination));
-  return [...groups.values()];
-}
-
 function table1(s: ReportSummary, combinations: Combinations): string {
   const head = `<thead><tr><th rowspan="2">Method</th><th rowspan="2">Gradient</th><th rowspan="2">ε</th>${BUCKETS.map(
     (b) => `<th colspan="2" class="bucket-head ${b}">${b} confidence</th>`,
@@ -206,9 +192,7 @@ function table1(s: ReportSummary, combinations: Combinations): string {
       ).join('');
       lines.push(`<tr class="paper">${label}<td class="eps" title="The paper does not state its ε">paper</td>${cells}</tr>`);
     }
-    g.combos.forEach((cellsOfCombo, i) => {
-      const first = cellsOfCombo[0]!;
-      const byBucket = new Map(cellsOfCombo.map((r) => [r.bucket, r]));
+    g.combos.forEach(({ combo: first, cells: byBucket }, i) => {
       const cells = BUCKETS.flatMap((b) =>
         (['top1', 'top5'] as const).map((m) => {
           const r = byBucket.get(b);
@@ -282,7 +266,7 @@ async function examplesHtml(input: HtmlInput): Promise<string> {
   };
   const img = (p: { src: string; width: number; height: number }, alt: string) =>
     `<img src="${p.src}" width="${p.width}" height="${p.height}" alt="${esc(alt)}" title="${esc(alt)}">`;
-  const order = tableGroups(s.rows).flatMap((g) => g.combos.map((c) => c[0]!));
+  const order = tableOrder(s.rows);
   const blocks: string[] = [];
   for (const bucket of BUCKETS) {
     const mine = figures.examples.filter((e) => e.bucket === bucket);
@@ -365,7 +349,7 @@ function diagnosticsHtml(s: ReportSummary, combinations: Combinations): string {
 
 function factsHtml(input: HtmlInput): string {
   const { summary: s, pipeline } = input;
-  const combos = [...new Map(s.rows.map((r) => [r.combination, r])).values()];
+  const combos = combinationRows(s.rows).map((c) => c.combo);
   const q = s.setup.buckets.qualified;
   const facts: [string, string][] = [
     ['Pipeline', `<code>${esc(s.pipeline)}</code>`],
@@ -406,8 +390,8 @@ export function prettyJson(value: unknown, indent = ''): string {
 /** Renders the whole page. */
 export async function renderHtml(input: HtmlInput): Promise<string> {
   const { summary: s, pipeline, figures } = input;
-  const combos = [...new Map(s.rows.map((r) => [r.combination, r])).values()];
-  const order = tableGroups(s.rows).flatMap((g) => g.combos.map((c) => c[0]!.combination));
+  const combos = combinationRows(s.rows).map((c) => c.combo);
+  const order = tableOrder(s.rows).map((c) => c.combination);
   const epsAll = [...new Set(combos.map((c) => formatEps(c.eps, c.norm)))];
 
   const curves = curvesSpec(s.rows, input.combinations);

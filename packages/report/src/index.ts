@@ -6,6 +6,7 @@ export * from './diagnostics.ts';
 export * from './stats.ts';
 export * from './power.ts';
 export * from './table.ts';
+export * from './rows.ts';
 export * from './paper.ts';
 export * from './format.ts';
 export { renderHtml, type HtmlInput } from './html.ts';

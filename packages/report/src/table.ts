@@ -2,15 +2,7 @@
 import { BUCKETS, type ReportRow, type ReportSummary } from '@gradsign/core';
 import { formatCsvNumber as num, formatEpsOver255, formatPct } from './format.ts';
 import { PAPER, paperName, type paperCell } from './paper.ts';
-
-/** One line per combination, in pipeline order: its buckets' rows. */
-export function tableLines(rows: ReportRow[]): { combo: ReportRow; cells: Map<string, ReportRow> }[] {
-  const order = [...new Set(rows.map((r) => r.combination))];
-  return order.map((id) => {
-    const mine = rows.filter((r) => r.combination === id);
-    return { combo: mine[0]!, cells: new Map(mine.map((r) => [r.bucket, r])) };
-  });
-}
+import { combinationRows } from './rows.ts';
 
 function markdownRow(cells: string[]): string {
   return `| ${cells.join(' | ')} |`;
@@ -19,7 +11,7 @@ function markdownRow(cells: string[]): string {
 export function markdownTable(rows: ReportRow[]): string {
   const header = ['Method', 'Gradient', 'ε', ...BUCKETS.flatMap((b) => [`${b} top-1`, `${b} top-5`])];
   const lines = [markdownRow(header), markdownRow(header.map((_, i) => (i < 2 ? '---' : '---:')))];
-  for (const { combo, cells } of tableLines(rows)) {
+  for (const { combo, cells } of combinationRows(rows)) {
     lines.push(
       markdownRow([
         paperName(combo.method),
