@@ -7,7 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AdversarialArtifact, GradsignError, MetricsArtifact, writeFileAtomic, type BucketName } from '@gradsign/core';
 import { openArtifact } from './gather.ts';
-import { formatCsvNumber as num } from './format.ts';
+import { classLabel, formatCsvNumber as num } from './format.ts';
 import { encodePng, toBytes } from './images.ts';
 
 export interface ExportOptions {
@@ -98,7 +98,7 @@ export async function exportCombination(options: ExportOptions): Promise<ExportR
 
   const adv = await openArtifact(AdversarialArtifact, path.join(artifacts, 'attacks', combination, 'adversarial.arrow'), `attacks stage for combination ${combination}`, options_);
   const { height, width, channels, classNames, attack } = adv.metadata;
-  const name = (k: number) => classNames[k] ?? `class ${k}`;
+  const name = (k: number) => classLabel(classNames, k);
   const lines = [INDEX_COLUMNS.join(',')];
   let images = 0;
   try {

@@ -98,6 +98,16 @@ export function methodLabel(method: string): string {
   return paper === method ? method.toUpperCase() : `${paper} (${method.toUpperCase()})`;
 }
 
+/** A class's name, or "class 7" when the model has none for it. */
+export function classLabel(classNames: readonly string[], k: number): string {
+  return classNames[k] ?? `class ${k}`;
+}
+
+/** The distinct ε of the rows, formatted, in pipeline order: ["4/255", "8/255"]. */
+export function epsLabels(rows: readonly ReportRow[]): string[] {
+  return [...new Set(rows.map((r) => formatEps(r.eps, r.norm)))];
+}
+
 /** The pipeline's attacks by combination id: a report row's attack, structured (ids are never parsed). */
 export type Combinations = ReadonlyMap<string, AttackCombination>;
 

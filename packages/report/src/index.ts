@@ -9,5 +9,5 @@ export * from './table.ts';
 export * from './rows.ts';
 export * from './paper.ts';
 export * from './format.ts';
-export { renderHtml, type HtmlInput } from './html.ts';
+export * from './html/page.ts';
 export * from './export.ts';

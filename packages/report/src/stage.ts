@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { defineStage, PipelineConfig, ReportSummary, parseWith, writeDirAtomic, writeFileAtomic } from '@gradsign/core';
 import { gatherArtifacts, gatherFigureData } from './gather.ts';
 import { combinationsOf } from './format.ts';
-import { renderHtml } from './html.ts';
+import { renderHtml } from './html/page.ts';
 import { renderMarkdown } from './markdown.ts';
 import { paperCell } from './paper.ts';
 import { buildSummaryDetailed } from './summary.ts';
