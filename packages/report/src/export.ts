@@ -6,7 +6,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AdversarialArtifact, GradsignError, MetricsArtifact, writeFileAtomic, type BucketName } from '@gradsign/core';
-import { openArtifact } from './gather.ts';
+import { openArtifact } from './read-artifact.ts';
 import { classLabel, formatCsvNumber as num } from './format.ts';
 import { encodePng, toBytes } from './images.ts';
 

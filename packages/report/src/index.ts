@@ -1,6 +1,7 @@
 export * from './stage.ts';
 export * from './summary.ts';
 export * from './gather.ts';
+export * from './read-artifact.ts';
 export * from './findings.ts';
 export * from './diagnostics.ts';
 export * from './stats.ts';

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defineStage, PipelineConfig, ReportSummary, parseWith, writeDirAtomic, writeFileAtomic } from '@gradsign/core';
-import { gatherArtifacts, gatherFigureData } from './gather.ts';
+import { gatherReport } from './gather.ts';
 import { combinationsOf } from './format.ts';
 import { renderHtml } from './html/page.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -24,11 +24,9 @@ export const EXAMPLES_PER_BUCKET = 3;
 /** report: → report.html, report.md, table.csv, table.md, summary.json. Deterministic: no times or dates. */
 export async function report(rawConfig: unknown, artifactsDir: string, outDir: string): Promise<ReportSummary> {
   const config = parseWith(ReportStageConfig, rawConfig, 'report config');
-  const options = { pipeline: config.pipeline };
-  const run = await gatherArtifacts(artifactsDir, config.combinations, options);
+  const { run, figures } = await gatherReport(artifactsDir, config.combinations, { pipeline: config.pipeline, examplesPerBucket: EXAMPLES_PER_BUCKET });
   const built = buildSummaryDetailed(config, run);
   const summary = ReportSummary.parse(built.summary);
-  const figures = await gatherFigureData(artifactsDir, config.combinations, EXAMPLES_PER_BUCKET, options);
   const { height, width, channels } = run.bucketing;
   const html = await renderHtml({ summary, pipeline: config.config, combinations: combinationsOf(config.config), comparisons: built.comparisons, figures, image: { height, width, channels } });
   await writeDirAtomic(outDir, async (tmp) => {
