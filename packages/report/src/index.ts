@@ -7,6 +7,7 @@ export * from './diagnostics.ts';
 export * from './stats.ts';
 export * from './power.ts';
 export * from './table.ts';
+export * from './markdown.ts';
 export * from './rows.ts';
 export * from './paper.ts';
 export * from './format.ts';

@@ -1,10 +1,11 @@
+/** report.md: the run's setup, our table and the paper's, the findings and the gradient diagnostics, as Markdown. */
 import type { Finding, PipelineConfig, ReportSummary } from '@gradsign/core';
 import { detectableText, VERDICT_RULE } from './findings.ts';
 import { DIAGNOSTICS_HEADER, diagnosticsCells, diagnosticsSummary } from './diagnostics.ts';
 import { combinationsOf, formatNumber, formatPct } from './format.ts';
 import { markdownTable, paperMarkdownTable } from './table.ts';
 
-/** report.md: the setup, both tables, the findings and the gradient diagnostics; `pipeline` is the resolved pipeline config. */
+/** report.md's text; `pipeline` is the resolved pipeline config (its description, its combinations). */
 export function renderMarkdown(s: ReportSummary, pipeline: PipelineConfig): string {
   const t = s.setup.buckets.thresholds;
   const rule =
