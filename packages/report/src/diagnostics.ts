@@ -10,25 +10,23 @@
  *  - for PGD, a mean zero-gradient share more than `PGD_SHARE_TOLERANCE` above the structural share.
  */
 import type { GradientFlag, ModelInfo, ReportRow, ReportSummary } from '@gradsign/core';
-import { combinationLabel, formatPct, type Combinations } from './format.ts';
+import { combinationLabel, countOf, formatPct, type Combinations } from './format.ts';
 
 /** PGD's first gradient is at a random start, whose structural zeros differ from the clean image's. */
 export const PGD_SHARE_TOLERANCE = 0.01;
-
-const images = (k: number) => `${k} image${k === 1 ? '' : 's'}`;
 
 /** The flags of one combination × bucket, as sentences (none: nothing suspicious). */
 export function flagReasons(row: ReportRow): string[] {
   const d = row.diagnostics;
   const reasons: string[] = [];
-  if (d.allZeroGradient > 0) reasons.push(`${images(d.allZeroGradient)} with an all-zero gradient at the first step`);
+  if (d.allZeroGradient > 0) reasons.push(`${countOf(d.allZeroGradient, 'image')} with an all-zero gradient at the first step`);
   if (row.method === 'pgd') {
     if (d.zeroGradientShare > d.structuralZeroShare + PGD_SHARE_TOLERANCE) {
       reasons.push(`zero-gradient share ${formatPct(d.zeroGradientShare)} above the structural ${formatPct(d.structuralZeroShare)}`);
     }
   } else if (d.excessZeroGradient > d.allZeroGradient) {
     // An all-zero gradient is also an excess one: count the others here.
-    reasons.push(`${images(d.excessZeroGradient - d.allZeroGradient)} with more zero-gradient pixels than ReLU and max-pool zeros explain`);
+    reasons.push(`${countOf(d.excessZeroGradient - d.allZeroGradient, 'image')} with more zero-gradient pixels than ReLU and max-pool zeros explain`);
   }
   return reasons;
 }
@@ -65,7 +63,7 @@ export function diagnosticsSummary(summary: ReportSummary): string {
   const flags = summary.gradientDiagnostics.flags;
   const unperturbed = summary.rows.reduce((s, r) => s + r.diagnostics.unperturbed, 0);
   const verdict = flags.length
-    ? `Possible gradient masking in ${flags.length} cell${flags.length === 1 ? '' : 's'}: ${flags.map((f) => `${f.combination} ${f.bucket}: ${f.reason}`).join('; ')}.`
+    ? `Possible gradient masking in ${countOf(flags.length, 'cell')}: ${flags.map((f) => `${f.combination} ${f.bucket}: ${f.reason}`).join('; ')}.`
     : 'No cell shows zero gradients beyond what the network\'s ReLU and max-pool zeros explain.';
-  return `${lossScoresNote(summary.gradientDiagnostics.lossScores)} ${unperturbed} attacked image${unperturbed === 1 ? ' was' : 's were'} left unperturbed (L∞ = 0) across all cells. ${verdict}`;
+  return `${lossScoresNote(summary.gradientDiagnostics.lossScores)} ${countOf(unperturbed, 'attacked image')} ${unperturbed === 1 ? 'was' : 'were'} left unperturbed (L∞ = 0) across all cells. ${verdict}`;
 }

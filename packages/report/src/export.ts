@@ -5,9 +5,30 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { AdversarialArtifact, GradsignError, MetricsArtifact, writeFileAtomic, type BucketName } from '@gradsign/core';
-import { openArtifact } from './gather.ts';
+import { AdversarialArtifact, GradsignError, MetricsArtifact, writeFileAtomic, type BucketName, type CliOption, type CliSpec } from '@gradsign/core';
+import { openArtifact } from './read-artifact.ts';
+import { classLabel, formatCsvNumber as num } from './format.ts';
 import { encodePng, toBytes } from './images.ts';
+
+/** gradsign-export's command line: its flags are exportCombination's options. */
+export const EXPORT_CLI = {
+  name: 'gradsign-export',
+  summary: "write one combination's adversarial images as PNG files (8-bit, rounded half to even) with a CSV index",
+  options: {
+    artifacts: { type: 'string', required: true, description: "the pipeline's artifacts directory (artifacts/<pipeline>)" },
+    combination: { type: 'string', description: 'the combination id, e.g. bim-inverse-eps0.0314 (the folder name under attacks/); omit it to list them' },
+    out: { type: 'string', required: true, description: 'output directory: <bucket>/<image id>.png and index.csv' },
+  },
+  examples: [
+    'gradsign-export --artifacts artifacts/full --combination bim-inverse-eps0.0314 --out exports/bim',
+    'node packages/report/bin/gradsign-export.js --artifacts artifacts/smoke --combination fgsm-inverse-eps0.0314 --out exports/fgsm',
+  ],
+} satisfies CliSpec<Record<string, CliOption>>;
+
+/** What gradsign-export prints when it is done. */
+export function exportMessage(r: ExportResult): string {
+  return `wrote ${r.images} PNG files (${r.width}×${r.height}, ${r.channels === 1 ? 'grey' : `${r.channels} channels`}, 8-bit) and ${r.index}\n`;
+}
 
 export interface ExportOptions {
   /** The pipeline's artifacts directory (artifacts/<pipeline>). */
@@ -48,8 +69,6 @@ export function csvField(value: string | number | boolean): string {
   const s = String(value);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
-
-const num = (x: number) => String(Number(x.toPrecision(6)));
 
 export async function exportCombination(options: ExportOptions): Promise<ExportResult> {
   const { artifacts, combination, out } = options;
@@ -99,7 +118,7 @@ export async function exportCombination(options: ExportOptions): Promise<ExportR
 
   const adv = await openArtifact(AdversarialArtifact, path.join(artifacts, 'attacks', combination, 'adversarial.arrow'), `attacks stage for combination ${combination}`, options_);
   const { height, width, channels, classNames, attack } = adv.metadata;
-  const name = (k: number) => classNames[k] ?? `class ${k}`;
+  const name = (k: number) => classLabel(classNames, k);
   const lines = [INDEX_COLUMNS.join(',')];
   let images = 0;
   try {

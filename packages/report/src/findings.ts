@@ -6,7 +6,9 @@
  * comparison of a finding count stays under 5%. Raw p-values and counts are kept beside.
  */
 import { BUCKETS, type BucketName, type Finding, type MinimumDetectableDifference, type ReportRow, type Verdict } from '@gradsign/core';
+import { formatEpsDecimal, formatPct, formatPoints, formatPSignificant } from './format.ts';
 import { mcnemarMdd, TARGET_POWER, twoProportionMdd } from './power.ts';
+import { combinationRows } from './rows.ts';
 import { holmAdjust, mcnemar, twoProportionTest } from './stats.ts';
 
 export const SIGNIFICANCE = 0.05;
@@ -128,8 +130,7 @@ function minimumDetectableDifference(test: TestKind, comparisons: TestedComparis
   return { value, test, n, baseline, power: TARGET_POWER, alpha: SIGNIFICANCE };
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const pValues = (c: Comparison) => `p = ${c.p.toPrecision(2)}, Holm-adjusted ${c.pHolm.toPrecision(2)}`;
+const pValues = (c: Comparison) => `p = ${formatPSignificant(c.p)}, Holm-adjusted ${formatPSignificant(c.pHolm)}`;
 
 function describe(comparisons: Comparison[], t: Tally, test: TestKind): string {
   const parts = [
@@ -139,8 +140,8 @@ function describe(comparisons: Comparison[], t: Tally, test: TestKind): string {
   ];
   const byGap = comparisons.slice().sort((a, b) => a.higher - a.lower - (b.higher - b.lower));
   const worst = byGap.find((c) => c.higher < c.lower);
-  if (worst) parts.push(`largest reversal: ${worst.label} ${pct(worst.higher)} vs ${pct(worst.lower)} (${pValues(worst)})`);
-  else if (byGap[0]) parts.push(`smallest gap: ${byGap[0].label} ${pct(byGap[0].higher)} vs ${pct(byGap[0].lower)} (${pValues(byGap[0])})`);
+  if (worst) parts.push(`largest reversal: ${worst.label} ${formatPct(worst.higher)} vs ${formatPct(worst.lower)} (${pValues(worst)})`);
+  else if (byGap[0]) parts.push(`smallest gap: ${byGap[0].label} ${formatPct(byGap[0].higher)} vs ${formatPct(byGap[0].lower)} (${pValues(byGap[0])})`);
   return parts.join('; ');
 }
 
@@ -173,14 +174,14 @@ export function detectableText(f: Finding): string {
   if (!m) return '';
   const at =
     m.test === 'mcnemar-exact'
-      ? `exact McNemar test at ${pct(m.baseline)} of images erring under one side only`
-      : `two-proportion z-test at a ${pct(m.baseline)} baseline error rate`;
+      ? `exact McNemar test at ${formatPct(m.baseline)} of images erring under one side only`
+      : `two-proportion z-test at a ${formatPct(m.baseline)} baseline error rate`;
   const basis = `${Math.round(m.power * 100)}% power at α = ${m.alpha}; ${at}; n and that rate are medians over the ${f.comparisons} comparisons`;
   const size = `${m.n} images per bucket`;
   if (m.value === null) {
     return `No difference in error rate can be detected with ${size} (${basis})${f.verdict === 'not significant' ? ': this run cannot test the claim' : ''}.`;
   }
-  const points = `${(m.value * 100).toFixed(1)} percentage points`;
+  const points = formatPoints(m.value);
   const meaning = f.verdict === 'not significant' ? ` Not significant here means absent or smaller than ${points}, not shown absent.` : '';
   return `Smallest detectable difference ${points}: differences under that cannot be told from noise with ${size} (${basis}).${meaning}`;
 }
@@ -195,7 +196,8 @@ export function checkFindings(rows: ReportRow[], perImage: Map<string, ImageErro
 
 /** The findings and, for each, every comparison behind its verdict (the report lists them). */
 export function checkFindingsDetailed(rows: ReportRow[], perImage: Map<string, ImageErrors>): { findings: Finding[]; comparisons: Comparison[][] } {
-  const combos = [...new Map(rows.map((r) => [r.combination, r])).values()];
+  const grouped = combinationRows(rows);
+  const combos = grouped.map((g) => g.combo);
   // The same attack with one of method/gradient changed (ε and norm equal): a paired twin.
   const key = (r: Pick<ReportRow, 'method' | 'gradient' | 'eps' | 'norm'>) => `${r.method}|${r.gradient}|${r.eps}|${r.norm}`;
   const byKey = new Map(combos.map((c) => [key(c), c]));
@@ -206,7 +208,7 @@ export function checkFindingsDetailed(rows: ReportRow[], perImage: Map<string, I
   const top5BelowTop1: TestedComparison[] = [];
   const fallsWithConfidence: TestedComparison[] = [];
 
-  for (const c of combos) {
+  for (const { combo: c, cells } of grouped) {
     const mine = perImage.get(c.combination)!;
     const fast = c.method === 'bim' ? twin(c, { method: 'fgsm' }) : undefined;
     const ll = c.gradient === 'inverse' ? twin(c, { gradient: 'least-likely' }) : undefined;
@@ -214,19 +216,18 @@ export function checkFindingsDetailed(rows: ReportRow[], perImage: Map<string, I
       if (mine[bucket].size === 0) continue;
       for (const metric of ['top1', 'top5'] as const) {
         if (fast) {
-          iterativeVsFast.push(pairedComparison(`${c.gradient} ε=${c.eps.toFixed(4)} ${bucket} ${metric}`, errorsOf(mine, bucket, metric), errorsOf(perImage.get(fast.combination)!, bucket, metric)));
+          iterativeVsFast.push(pairedComparison(`${c.gradient} ε=${formatEpsDecimal(c.eps)} ${bucket} ${metric}`, errorsOf(mine, bucket, metric), errorsOf(perImage.get(fast.combination)!, bucket, metric)));
         }
       }
       if (ll) {
-        inverseVsLeastLikely.push(pairedComparison(`${c.method} ε=${c.eps.toFixed(4)} ${bucket}`, errorsOf(mine, bucket, 'top5'), errorsOf(perImage.get(ll.combination)!, bucket, 'top5')));
+        inverseVsLeastLikely.push(pairedComparison(`${c.method} ε=${formatEpsDecimal(c.eps)} ${bucket}`, errorsOf(mine, bucket, 'top5'), errorsOf(perImage.get(ll.combination)!, bucket, 'top5')));
       }
       top5BelowTop1.push(pairedComparison(`${c.combination} ${bucket}`, errorsOf(mine, bucket, 'top1'), errorsOf(mine, bucket, 'top5')));
     }
-    const cell = (bucket: BucketName) => rows.find((r) => r.combination === c.combination && r.bucket === bucket);
     for (const metric of ['top1', 'top5'] as const) {
       for (const [hi, lo] of [['low', 'medium'], ['medium', 'high']] as const) {
-        const a = cell(hi);
-        const b = cell(lo);
+        const a = cells.get(hi);
+        const b = cells.get(lo);
         if (!a || !b) continue;
         const k = metric === 'top1' ? 'top1Errors' : 'top5Errors';
         fallsWithConfidence.push(bucketComparison(`${c.combination} ${metric} ${hi}→${lo}`, a[k], a.n, b[k], b.n));

@@ -17,6 +17,13 @@ export function perturbationBytes(adversarial: Float32Array, clean: Uint8Array, 
   return toBytes(out);
 }
 
+/** An image's height, width and channels (HWC). */
+export interface ImageShape {
+  height: number;
+  width: number;
+  channels: number;
+}
+
 export interface PngOptions {
   /** Nearest-neighbour upscaling factor (small images). */
   scale?: number;

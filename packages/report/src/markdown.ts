@@ -1,29 +1,27 @@
-import type { Finding, ReportSummary } from '@gradsign/core';
+/** report.md: the run's setup, our table and the paper's, the findings and the gradient diagnostics, as Markdown. */
+import type { Finding, PipelineConfig, ReportSummary } from '@gradsign/core';
 import { detectableText, VERDICT_RULE } from './findings.ts';
-import type { ReportStageConfig } from './index.ts';
 import { DIAGNOSTICS_HEADER, diagnosticsCells, diagnosticsSummary } from './diagnostics.ts';
-import { combinationsOf } from './format.ts';
+import { combinationsOf, formatNumber, formatPct } from './format.ts';
 import { markdownTable, paperMarkdownTable } from './table.ts';
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const num = (x: number) => Number(x.toPrecision(4)).toString();
-
-export function renderMarkdown(s: ReportSummary, config: ReportStageConfig): string {
+/** report.md's text; `pipeline` is the resolved pipeline config (its description, its combinations). */
+export function renderMarkdown(s: ReportSummary, pipeline: PipelineConfig): string {
   const t = s.setup.buckets.thresholds;
   const rule =
     s.setup.buckets.rule === 'quantile'
-      ? `quantile terciles of the correct images' confidence (computed cut-offs: high ≥ ${num(t.high)}, medium ≥ ${num(t.medium)})`
-      : `the paper's thresholds (high ≥ ${num(t.high)}, medium ${num(t.medium)}–${num(t.high)}, low < ${num(t.medium)})`;
+      ? `quantile terciles of the correct images' confidence (computed cut-offs: high ≥ ${formatNumber(t.high)}, medium ≥ ${formatNumber(t.medium)})`
+      : `the paper's thresholds (high ≥ ${formatNumber(t.high)}, medium ${formatNumber(t.medium)}–${formatNumber(t.high)}, low < ${formatNumber(t.medium)})`;
   const lines = [
     `# gradsign report — pipeline \`${s.pipeline}\``,
     '',
-    config.config.description ? `${config.config.description}\n` : '',
+    pipeline.description ? `${pipeline.description}\n` : '',
     '## Setup',
     '',
     `- Dataset: ${s.setup.dataset}${s.setup.preset ? ` (preprocessing preset \`${s.setup.preset}\`)` : ''}` +
       (s.setup.rejected ? `; ${s.setup.rejected} source file(s) rejected (see preprocess/rejects.json)` : ''),
-    `- Model: ${s.setup.model}; test accuracy ${s.setup.modelAccuracy === null ? 'n/a' : pct(s.setup.modelAccuracy)}; ${s.setup.numClasses} classes`,
-    `- Clean accuracy on ${s.setup.cleanAccuracy.n} evaluated images: top-1 ${pct(s.setup.cleanAccuracy.top1)}, top-5 ${pct(s.setup.cleanAccuracy.top5)}`,
+    `- Model: ${s.setup.model}; test accuracy ${s.setup.modelAccuracy === null ? 'n/a' : formatPct(s.setup.modelAccuracy)}; ${s.setup.numClasses} classes`,
+    `- Clean accuracy on ${s.setup.cleanAccuracy.n} evaluated images: top-1 ${formatPct(s.setup.cleanAccuracy.top1)}, top-5 ${formatPct(s.setup.cleanAccuracy.top5)}`,
     `- Buckets: ${rule}; ${s.setup.buckets.perBucket} correctly classified images sampled per bucket (qualified: low ${s.setup.buckets.qualified.low}, medium ${s.setup.buckets.qualified.medium}, high ${s.setup.buckets.qualified.high})`,
     `- Images attacked: ${s.setup.images}; seed ${s.setup.seed}; backend ${s.setup.backend}; ${s.setup.quantize ? 'adversarial images quantised to 8 bits before evaluation' : 'adversarial images evaluated as float32'}`,
     '',
@@ -50,7 +48,7 @@ export function renderMarkdown(s: ReportSummary, config: ReportStageConfig): str
     '',
     `| ${DIAGNOSTICS_HEADER.join(' | ')} |`,
     `| ${DIAGNOSTICS_HEADER.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`,
-    ...s.rows.map((r) => `| ${diagnosticsCells(r, combinationsOf(config.config)).join(' | ')} |`),
+    ...s.rows.map((r) => `| ${diagnosticsCells(r, combinationsOf(pipeline)).join(' | ')} |`),
     '',
   ];
   return lines.join('\n');

@@ -191,6 +191,14 @@ export function shiftSpec(rows: ReportRow[], order: string[], combinations: Comb
     { combination: label.get(r.combination), bucket: r.bucket, kind: 'clean', p: r.meanCleanConfidence, q: r.meanAdversarialTrueProb },
     { combination: label.get(r.combination), bucket: r.bucket, kind: 'adversarial', p: r.meanAdversarialTrueProb, q: r.meanCleanConfidence },
   ]);
+  // Clean and adversarial points differ in colour and shape, one legend for both.
+  const byKind = (range: string[]) => ({
+    field: 'kind',
+    type: 'nominal',
+    title: null,
+    scale: { domain: ['clean', 'adversarial'], range },
+    legend: { labelExpr: "datum.label === 'clean' ? 'clean image' : 'adversarial image'" },
+  });
   const y = { field: 'combination', type: 'nominal', title: null, sort: sortLabels } as const;
   const x = { field: 'p', type: 'quantitative', title: 'mean P(true label)', scale: { domain: [0, 1] }, axis: { format: '.1f', tickCount: 5 } } as const;
   return {
@@ -210,20 +218,8 @@ export function shiftSpec(rows: ReportRow[], order: string[], combinations: Comb
           encoding: {
             y,
             x,
-            color: {
-              field: 'kind',
-              type: 'nominal',
-              title: null,
-              scale: { domain: ['clean', 'adversarial'], range: ['#9a9a9a', '#C0392B'] },
-              legend: { labelExpr: "datum.label === 'clean' ? 'clean image' : 'adversarial image'" },
-            },
-            shape: {
-              field: 'kind',
-              type: 'nominal',
-              title: null,
-              scale: { domain: ['clean', 'adversarial'], range: ['circle', 'diamond'] },
-              legend: { labelExpr: "datum.label === 'clean' ? 'clean image' : 'adversarial image'" },
-            },
+            color: byKind(['#9a9a9a', '#C0392B']),
+            shape: byKind(['circle', 'diamond']),
             tooltip: [{ field: 'combination' }, { field: 'bucket' }, { field: 'kind' }, { field: 'p', format: '.3f', title: 'mean P(true label)' }],
           },
         },

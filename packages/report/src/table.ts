@@ -1,17 +1,8 @@
 /** The Table 1 analog as Markdown and CSV. */
 import { BUCKETS, type ReportRow, type ReportSummary } from '@gradsign/core';
+import { formatCsvNumber as num, formatEpsOver255, formatPct } from './format.ts';
 import { PAPER, paperName, type paperCell } from './paper.ts';
-
-const pct = (x: number) => (x * 100).toFixed(1);
-
-/** One line per combination, in pipeline order: its buckets' rows. */
-export function tableLines(rows: ReportRow[]): { combo: ReportRow; cells: Map<string, ReportRow> }[] {
-  const order = [...new Set(rows.map((r) => r.combination))];
-  return order.map((id) => {
-    const mine = rows.filter((r) => r.combination === id);
-    return { combo: mine[0]!, cells: new Map(mine.map((r) => [r.bucket, r])) };
-  });
-}
+import { combinationRows } from './rows.ts';
 
 function markdownRow(cells: string[]): string {
   return `| ${cells.join(' | ')} |`;
@@ -20,15 +11,15 @@ function markdownRow(cells: string[]): string {
 export function markdownTable(rows: ReportRow[]): string {
   const header = ['Method', 'Gradient', 'ε', ...BUCKETS.flatMap((b) => [`${b} top-1`, `${b} top-5`])];
   const lines = [markdownRow(header), markdownRow(header.map((_, i) => (i < 2 ? '---' : '---:')))];
-  for (const { combo, cells } of tableLines(rows)) {
+  for (const { combo, cells } of combinationRows(rows)) {
     lines.push(
       markdownRow([
         paperName(combo.method),
         combo.gradient,
-        `${(combo.eps * 255).toFixed(combo.eps * 255 === Math.round(combo.eps * 255) ? 0 : 2)}/255`,
+        formatEpsOver255(combo.eps),
         ...BUCKETS.flatMap((b) => {
           const c = cells.get(b);
-          return c ? [`${pct(c.top1Error)}%`, `${pct(c.top5Error)}%`] : ['–', '–'];
+          return c ? [formatPct(c.top1Error), formatPct(c.top5Error)] : ['–', '–'];
         }),
       ]),
     );
@@ -40,7 +31,7 @@ export function paperMarkdownTable(): string {
   const header = ['Method', 'Gradient', ...BUCKETS.flatMap((b) => [`${b} top-1`, `${b} top-5`])];
   const lines = [markdownRow(header), markdownRow(header.map((_, i) => (i < 2 ? '---' : '---:')))];
   for (const r of PAPER.errorRates) {
-    lines.push(markdownRow([r.method, r.gradient, ...BUCKETS.flatMap((b) => [`${pct(r[b].top1)}%`, `${pct(r[b].top5)}%`])]));
+    lines.push(markdownRow([r.method, r.gradient, ...BUCKETS.flatMap((b) => [formatPct(r[b].top1), formatPct(r[b].top5)])]));
   }
   return lines.join('\n');
 }
@@ -52,7 +43,6 @@ const CSV_COLUMNS = [
 ] as const;
 
 export function csvTable(summary: ReportSummary, paperCellOf: typeof paperCell): string {
-  const num = (x: number | null | undefined) => (x === null || x === undefined ? '' : String(Number(x.toPrecision(6))));
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of summary.rows) {
     const paper = paperCellOf(r.method, r.gradient)?.[r.bucket];

@@ -6,7 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUCKETS, GradsignError, ReportSummary } from '@gradsign/core';
 import { cellTexts, detectableText, paperCell, readReportSummary, report, VERDICT_RULE } from '../src/index.ts';
-import { esc, prettyJson, shade } from '../src/html.ts';
+import { esc } from '../src/html/escape.ts';
+import { prettyJson } from '../src/html/facts.ts';
+import { shade } from '../src/html/shade.ts';
 import { CLASS_NAMES, makeFixture, type Fixture } from './fixture.ts';
 
 let tmp: string;
