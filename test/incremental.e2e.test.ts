@@ -42,13 +42,13 @@ describe('incremental reruns', () => {
   it('(b) one combination\'s ε changed → only that attack, its evaluation and the report', async () => {
     await write({ ...base, attacks: [base.attacks[0], { ...base.attacks[1], eps: ['16/255'] }] });
     const run = await runPipeline(ws, P);
-    expect(run.executed).toEqual(stages('attack-bim-least-likely-eps0.0627', 'evaluate-bim-least-likely-eps0.0627', 'report'));
+    expect(run.executed).toEqual(stages('attack-bim-least-likely-eps16-255', 'evaluate-bim-least-likely-eps16-255', 'report'));
   }, 120_000);
 
   it('(c) a combination added → only its attack, its evaluation and the report', async () => {
     await write({ ...base, attacks: [...base.attacks.slice(0, 1), { ...base.attacks[1], eps: ['16/255'] }, { methods: ['fgsm'], gradients: ['least-likely'], eps: ['8/255'] }] });
     const run = await runPipeline(ws, P);
-    expect(run.executed).toEqual(stages('attack-fgsm-least-likely-eps0.0314', 'evaluate-fgsm-least-likely-eps0.0314', 'report'));
+    expect(run.executed).toEqual(stages('attack-fgsm-least-likely-eps8-255', 'evaluate-fgsm-least-likely-eps8-255', 'report'));
     await write(base);
     // Back to the first configuration: its report is still in the cache.
     expect((await runPipeline(ws, P)).executed).toEqual([]);
@@ -57,7 +57,7 @@ describe('incremental reruns', () => {
   it('(d) attacks source changed without changing outputs → every attack executes, nothing downstream', async () => {
     await appendFile(path.join(ws, 'packages/attacks/src/base.ts'), '\n// a comment changes the source hash, not the output\n');
     const run = await runPipeline(ws, P);
-    expect(run.executed).toEqual(stages('attack-bim-least-likely-eps0.0314', 'attack-fgsm-inverse-eps0.0314'));
+    expect(run.executed).toEqual(stages('attack-bim-least-likely-eps8-255', 'attack-fgsm-inverse-eps8-255'));
     expect(run.cached).toContain(`${P}-model`);
   }, 120_000);
 
@@ -69,7 +69,7 @@ describe('incremental reruns', () => {
     await writeFile(file, source.replace(step, 'gradientStep(ctx, x, ctx.eps / 2)'));
     const run = await runPipeline(ws, P);
     expect(run.executed).toEqual(
-      stages('attack-bim-least-likely-eps0.0314', 'attack-fgsm-inverse-eps0.0314', 'evaluate-fgsm-inverse-eps0.0314', 'report'),
+      stages('attack-bim-least-likely-eps8-255', 'attack-fgsm-inverse-eps8-255', 'evaluate-fgsm-inverse-eps8-255', 'report'),
     );
     await writeFile(file, source);
   }, 120_000);

@@ -83,7 +83,7 @@ describe('plain-JS copies of core\'s lists', () => {
   test('project-names.js knows core\'s stages; names and their matcher agree', () => {
     expect([...names.STAGES].sort()).toEqual([...STAGES].sort());
     for (const stage of STAGES) {
-      const name = names.projectName('full', { stage, combination: 'fgsm-inverse-eps0.0314' });
+      const name = names.projectName('full', { stage, combination: 'fgsm-inverse-eps8-255' });
       expect(name).toMatch(names.STAGE_PROJECT);
       expect(names.reportPipeline(name)).toBe(stage === 'report' ? 'full' : undefined);
     }

@@ -78,7 +78,7 @@ describe('pipeline:smoke', () => {
     expectColumns(clean, ['id', 'label', 'correct', 'confidence', 'top5', 'top5Prob']);
     expect(clean.numRows).toBe(smoke.dataset.testLimit);
 
-    const adv = open('attacks/bim-inverse-eps0.0314/adversarial.arrow');
+    const adv = open('attacks/bim-inverse-eps8-255/adversarial.arrow');
     expectColumns(adv, ['id', 'label', 'bucket', 'target', 'zeroGradient', 'image']);
     expect(adv.numRows).toBe(3 * smoke.buckets.perBucket);
     const pixels = adv.getChild('image')!.at(0) as Float32Array;
@@ -86,7 +86,7 @@ describe('pipeline:smoke', () => {
     expect(Math.min(...pixels)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...pixels)).toBeLessThanOrEqual(1);
 
-    const metrics = open('evaluate/bim-inverse-eps0.0314/metrics.arrow');
+    const metrics = open('evaluate/bim-inverse-eps8-255/metrics.arrow');
     expect(metrics.numRows).toBe(3 * smoke.buckets.perBucket);
     expect(metrics.schema.fields.map((f) => f.name)).toContain('top5Error');
     const linf = metrics.getChild('linf')!.toArray() as Float32Array;

@@ -176,7 +176,7 @@ export const attacksStage = defineStage({
   inputs: { buckets: 'bucketing output directory (buckets.arrow)', model: 'model directory' },
   output: 'adversarial.arrow',
   examples: [
-    `gradsign-attacks --config '{"attack":{"id":"bim-inverse-eps0.0314","method":"bim","gradient":"inverse","eps":0.0314,"norm":"linf"}}' --buckets artifacts/full/bucketing --model artifacts/full/model --out /tmp/bim`,
+    `gradsign-attacks --config '{"attack":{"id":"bim-inverse-eps8-255","method":"bim","gradient":"inverse","eps":"8/255","norm":"linf"}}' --buckets artifacts/full/bucketing --model artifacts/full/model --out /tmp/bim`,
   ],
   run: (config, { buckets, model, out }) => runAttackStage(config, buckets, model, out),
 });

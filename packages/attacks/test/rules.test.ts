@@ -38,10 +38,10 @@ describe('defaults', () => {
     expect(a.alpha).toBeCloseTo(0.005, 15);
   });
 
-  test('explicit parameters win; ids read like bim-least-likely-eps0.0314, as the plan spells them', () => {
+  test('explicit parameters win; ids read like bim-least-likely-eps8-255, as the plan spells them', () => {
     const a = resolveAttack({ method: 'bim', gradient: 'least-likely', eps: 8 / 255, steps: 3, alpha: 0.01 }, 10);
-    expect([a.steps, a.alpha, a.id]).toEqual([3, 0.01, 'bim-least-likely-eps0.0314-steps3-alpha0.01']);
-    expect(resolveAttack({ method: 'bim', gradient: 'least-likely', eps: 8 / 255 }, 10).id).toBe('bim-least-likely-eps0.0314');
+    expect([a.steps, a.alpha, a.id]).toEqual([3, 0.01, 'bim-least-likely-eps8-255-steps3-alpha0.01']);
+    expect(resolveAttack({ method: 'bim', gradient: 'least-likely', eps: 8 / 255 }, 10).id).toBe('bim-least-likely-eps8-255');
     expect(resolveAttack({ method: 'fgsm', gradient: 'target:3', eps: 0.1 }, 10).id).toBe('fgsm-target3-eps0.1');
   });
 

@@ -80,7 +80,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const attack = { id: 'pgd-least-likely-eps0.0314', method: 'pgd', gradient: 'least-likely', eps: 8 / 255, norm: 'linf', steps: 3 } as const;
+const attack = { id: 'pgd-least-likely-eps8-255', method: 'pgd', gradient: 'least-likely', eps: 8 / 255, norm: 'linf', steps: 3 } as const;
 
 describe('runAttackStage', () => {
   test('workers and batch size do not change a byte of the adversarial images', async () => {

@@ -11,7 +11,7 @@ export type Stage = (typeof STAGES)[number];
 
 export interface StageTask {
   stage: Stage;
-  /** Unique within the pipeline: `model`, `attacks/bim-inverse-eps0.0314`, … */
+  /** Unique within the pipeline: `model`, `attacks/bim-inverse-eps8-255`, … */
   key: string;
   /** Combination id for attacks/evaluate tasks. */
   combination?: string;
@@ -35,9 +35,14 @@ function externalInputs(config: PipelineConfig): { preprocess: string[]; model: 
   };
 }
 
-/** Trims ε etc. to 4 decimals for ids: 8/255 → "0.0314". */
-export function formatNumber(value: number): string {
-  return String(Number(value.toFixed(4)));
+/**
+ * A parameter value as it appears in an id: a whole multiple of 1/255 as `8-255` (Kurakin's
+ * convention), anything else as the shortest decimal that reads back as the same number, so
+ * distinct values never share an id.
+ */
+export function idNumber(value: number): string {
+  const k = Math.round(value * 255);
+  return k > 0 && k / 255 === value ? `${k}-255` : String(value);
 }
 
 type Combination = Omit<AttackCombination, 'id'>;
@@ -47,8 +52,8 @@ export function explicitParameters(c: Omit<Combination, 'eps' | 'method' | 'grad
   const parts: string[] = [];
   if (c.norm !== 'linf') parts.push(c.norm);
   if (c.steps !== undefined) parts.push(`steps${c.steps}`);
-  if (c.alpha !== undefined) parts.push(`alpha${formatNumber(c.alpha)}`);
-  if (c.momentum !== undefined) parts.push(`mu${formatNumber(c.momentum)}`);
+  if (c.alpha !== undefined) parts.push(`alpha${idNumber(c.alpha)}`);
+  if (c.momentum !== undefined) parts.push(`mu${idNumber(c.momentum)}`);
   return parts;
 }
 
@@ -59,19 +64,22 @@ export function seriesId(c: Combination): string {
   return [...head(c), ...explicitParameters(c)].join('-');
 }
 
-/** `bim-inverse-eps0.0314`, plus every parameter the sweep set explicitly. */
+/** `bim-inverse-eps8-255`, plus every parameter the sweep set explicitly. */
 export function combinationId(c: Combination): string {
-  return [...head(c), `eps${formatNumber(c.eps)}`, ...explicitParameters(c)].join('-');
+  return [...head(c), `eps${idNumber(c.eps)}`, ...explicitParameters(c)].join('-');
 }
 
-/** All combinations of the pipeline's sweeps, in file order, ids unique. */
+/** A parameter as the pipeline file gave it, for messages: "8/255" for whole k/255. */
+const written = (value: number) => idNumber(value).replace('-', '/');
+
+/** All combinations of the pipeline's sweeps, in file order; two entries that make the same combination are an error naming both. */
 export function expandAttacks(sweeps: AttackSweep[]): AttackCombination[] {
-  const seen = new Map<string, number>();
+  const seen = new Map<string, string>();
   const out: AttackCombination[] = [];
   sweeps.forEach((sweep, index) => {
     for (const method of sweep.methods)
       for (const gradient of sweep.gradients)
-        for (const eps of sweep.eps) {
+        sweep.eps.forEach((eps, e) => {
           const combo = {
             method,
             gradient,
@@ -81,15 +89,16 @@ export function expandAttacks(sweeps: AttackSweep[]): AttackCombination[] {
             ...(method === 'mifgsm' ? { momentum: sweep.momentum } : {}),
           };
           const id = combinationId(combo);
-          if (seen.has(id)) {
-            if (seen.get(id) === index) continue;
-            throw new GradsignError(`attacks[${index}] repeats combination ${id} from attacks[${seen.get(id)}]`, {
-              hint: 'remove the duplicate, or give the sweeps different parameters',
+          const where = `attacks[${index}].eps[${e}]`;
+          const first = seen.get(id);
+          if (first !== undefined) {
+            throw new GradsignError(`${where} (${written(eps)}) makes combination ${id} again: ${first} already did`, {
+              hint: 'the two entries are the same attack (equal ε and parameters); remove one of them',
             });
           }
-          seen.set(id, index);
+          seen.set(id, where);
           out.push(AttackCombination.parse({ id, ...combo }));
-        }
+        });
   });
   return out;
 }

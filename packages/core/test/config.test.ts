@@ -42,11 +42,11 @@ describe('pipeline config', () => {
   it('expands sweeps into uniquely named combinations', () => {
     const combos = expandAttacks(PipelineConfig.parse(valid).attacks);
     expect(combos.map((c) => c.id)).toEqual([
-      'fgsm-inverse-eps0.0314', 'fgsm-inverse-eps0.1', 'fgsm-least-likely-eps0.0314', 'fgsm-least-likely-eps0.1',
-      'bim-inverse-eps0.0314', 'bim-inverse-eps0.1', 'bim-least-likely-eps0.0314', 'bim-least-likely-eps0.1',
+      'fgsm-inverse-eps8-255', 'fgsm-inverse-eps0.1', 'fgsm-least-likely-eps8-255', 'fgsm-least-likely-eps0.1',
+      'bim-inverse-eps8-255', 'bim-inverse-eps0.1', 'bim-least-likely-eps8-255', 'bim-least-likely-eps0.1',
     ]);
     const twice = PipelineConfig.parse({ ...valid, attacks: [valid.attacks[0], valid.attacks[0]] });
-    expect(() => expandAttacks(twice.attacks)).toThrowError(/repeats combination/);
+    expect(() => expandAttacks(twice.attacks)).toThrowError(/attacks\[1\]\.eps\[0\] \(8\/255\) makes combination fgsm-inverse-eps8-255 again: attacks\[0\]\.eps\[0\] already did/);
   });
 
   it('plans one task per stage and per combination, each depending on what it reads', () => {
@@ -57,5 +57,28 @@ describe('pipeline config', () => {
     expect(tasks.find((t) => t.key === 'report')!.dependsOn).toHaveLength(3 + 8 + 8);
     // The preprocess task's options do not mention the model: retraining must not re-preprocess.
     expect(tasks.find((t) => t.key === 'preprocess')!.args.join(' ')).not.toContain('epochs');
+  });
+
+  describe('ε ids are unique for distinct values, and equal values are named', () => {
+    const sweep = (eps: unknown[]) => ({ methods: ['fgsm'], gradients: ['inverse'], eps });
+    const ids = (...sweeps: unknown[]) => expandAttacks(PipelineConfig.parse({ ...valid, attacks: sweeps }).attacks).map((c) => c.id);
+
+    it('spells k/255 as such and keeps every other value distinct', () => {
+      expect(ids(sweep(['8/255', 0.0314]))).toEqual(['fgsm-inverse-eps8-255', 'fgsm-inverse-eps0.0314']);
+      expect(ids(sweep([0.03141]), sweep([0.03144]))).toEqual(['fgsm-inverse-eps0.03141', 'fgsm-inverse-eps0.03144']);
+      expect(ids({ ...sweep(['1/255']), methods: ['bim'], alpha: '1/255', steps: 3 })).toEqual(['bim-inverse-eps1-255-steps3-alpha1-255']);
+    });
+
+    it('names both entries when two are the same ε', () => {
+      expect(() => ids(sweep(['8/255', 8 / 255]))).toThrowError(/attacks\[0\]\.eps\[1\] \(8\/255\) makes combination fgsm-inverse-eps8-255 again: attacks\[0\]\.eps\[0\] already did/);
+    });
+
+    it.each([
+      ['"NaN"', 'NaN', /ε must be > 0: expected a finite number or a fraction such as "8\/255", got "NaN"/],
+      ['1e400 (Infinity in JSON)', '__inf__', /ε must be > 0: expected a finite number .* got Infinity/],
+      ['1e-320', 1e-320, /ε = 1e-320 is below 0.000001/],
+    ])('rejects ε %s with a message that says what ε is', (_name, eps, message) => {
+      expect(() => parsePipelineText(JSON.stringify({ ...valid, attacks: [sweep([eps])] }).replace('"__inf__"', '1e400'), 'p')).toThrowError(message);
+    });
   });
 });

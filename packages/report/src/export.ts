@@ -16,12 +16,12 @@ export const EXPORT_CLI = {
   summary: "write one combination's adversarial images as PNG files (8-bit, rounded half to even) with a CSV index",
   options: {
     artifacts: { type: 'string', required: true, description: "the pipeline's artifacts directory (artifacts/<pipeline>)" },
-    combination: { type: 'string', description: 'the combination id, e.g. bim-inverse-eps0.0314 (the folder name under attacks/); omit it to list them' },
+    combination: { type: 'string', description: 'the combination id, e.g. bim-inverse-eps8-255 (the folder name under attacks/); omit it to list them' },
     out: { type: 'string', required: true, description: 'output directory: <bucket>/<image id>.png and index.csv' },
   },
   examples: [
-    'gradsign-export --artifacts artifacts/full --combination bim-inverse-eps0.0314 --out exports/bim',
-    'node packages/report/bin/gradsign-export.js --artifacts artifacts/smoke --combination fgsm-inverse-eps0.0314 --out exports/fgsm',
+    'gradsign-export --artifacts artifacts/full --combination bim-inverse-eps8-255 --out exports/bim',
+    'node packages/report/bin/gradsign-export.js --artifacts artifacts/smoke --combination fgsm-inverse-eps8-255 --out exports/fgsm',
   ],
 } satisfies CliSpec<Record<string, CliOption>>;
 

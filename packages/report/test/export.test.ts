@@ -60,7 +60,7 @@ describe('quantisation', () => {
 
 describe('exportCombination', () => {
   it('writes one PNG per adversarial image and an index with class names', async () => {
-    const id = 'bim-least-likely-eps0.0314';
+    const id = 'bim-least-likely-eps8-255';
     const out = path.join(tmp, 'exports', 'bim');
     const result = await exportCombination({ artifacts: fx.root, combination: id, out });
     expect(result).toMatchObject({ images: 18, height: H, width: W, channels: 1 });
@@ -112,8 +112,8 @@ describe('exportCombination', () => {
     const error = await exportCombination({ artifacts: path.join(tmp, 'nope'), combination: 'x', out: path.join(tmp, 'x') }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/no artifacts directory at .*nope/);
     const f = await makeFixture(path.join(tmp, 'artifacts', 'no-eval'), { eps: ['8/255'], pipeline: 'no-eval' });
-    await rm(path.join(f.root, 'evaluate', 'fgsm-inverse-eps0.0314'), { recursive: true });
-    const missing = await exportCombination({ artifacts: f.root, combination: 'fgsm-inverse-eps0.0314', out: path.join(tmp, 'x') }).catch((e: unknown) => e);
+    await rm(path.join(f.root, 'evaluate', 'fgsm-inverse-eps8-255'), { recursive: true });
+    const missing = await exportCombination({ artifacts: f.root, combination: 'fgsm-inverse-eps8-255', out: path.join(tmp, 'x') }).catch((e: unknown) => e);
     expect((missing as GradsignError).message).toMatch(/missing metrics artifact/);
     expect((missing as GradsignError).hint).toMatch(/evaluate stage for combination fgsm-inverse-eps0\.0314/);
   });
@@ -125,7 +125,7 @@ describe('gradsign-export CLI', () => {
     expect(help.stdout).toContain('gradsign-export');
     expect(help.stdout).toContain('--combination');
     const out = path.join(tmp, 'cli-out');
-    const ok = await run(process.execPath, [BIN, '--artifacts', fx.root, '--combination', 'fgsm-inverse-eps0.0157', '--out', out]);
+    const ok = await run(process.execPath, [BIN, '--artifacts', fx.root, '--combination', 'fgsm-inverse-eps4-255', '--out', out]);
     expect(ok.stdout).toMatch(/wrote 18 PNG files \(5×4, grey, 8-bit\)/);
     const bad = await run(process.execPath, [BIN, '--artifacts', fx.root, '--combination', 'nope', '--out', out]).catch((e: { code: number; stderr: string }) => e);
     expect((bad as { code: number }).code).toBe(1);

@@ -16,7 +16,7 @@ function build(combos: { method: string; gradient: string; rates: Rates }[], n =
   const rows: ReportRow[] = [];
   const perImage = new Map<string, ImageErrors>();
   for (const c of combos) {
-    const id = `${c.method}-${c.gradient}-eps0.0314`;
+    const id = `${c.method}-${c.gradient}-eps8-255`;
     const errors: ImageErrors = { low: new Map(), medium: new Map(), high: new Map() };
     BUCKETS.forEach((bucket, b) => {
       const [r1, r5] = c.rates[bucket];

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BUCKETS, type ReportRow } from '@gradsign/core';
 import { curvesSpec, histogramSpec, renderSvg, shiftSpec, textWidth } from '../src/plots.ts';
-import { seriesId } from '@gradsign/core';
+import { combinationId, seriesId } from '@gradsign/core';
 import { combinationsOf, formatDelta, formatEps, formatInterval, formatPct, seriesLabel } from '../src/format.ts';
 import { wilson } from '../src/stats.ts';
 import { NO_DIAGNOSTICS } from './fixture.ts';
@@ -15,7 +15,7 @@ function rows(eps: number[]): ReportRow[] {
     BUCKETS.map((bucket, b) => {
       const k1 = 5 + 3 * i - b;
       return {
-        combination: `bim-inverse-eps${Number(e.toFixed(4))}`, method: 'bim', gradient: 'inverse', eps: e, norm: 'linf', steps: 10, alpha: 1 / 255, bucket,
+        combination: combinationId({ method: 'bim', gradient: 'inverse', eps: e, norm: 'linf' }), method: 'bim', gradient: 'inverse', eps: e, norm: 'linf', steps: 10, alpha: 1 / 255, bucket,
         n: 20, top1Errors: k1, top5Errors: 1, top1Error: k1 / 20, top5Error: 0.05, top1ErrorCI: wilson(k1, 20), top5ErrorCI: wilson(1, 20),
         targetSuccess: null, meanLinf: e, meanL2: 1, meanCleanConfidence: 0.5 + 0.2 * b, meanAdversarialTrueProb: 0.3, diagnostics: NO_DIAGNOSTICS,
       };
@@ -38,7 +38,7 @@ describe('renderSvg', () => {
   it('renders each plot to the same SVG every time, with marks and without warnings', async () => {
     const warn = vi.spyOn(console, 'warn');
     const swept = [4 / 255, 8 / 255, 16 / 255];
-    const specs = [curvesSpec(rows(swept), combos(swept))!, histogramSpec([0.2, 0.5, 0.7, 0.95, 0.99], { medium: 0.6, high: 0.9 }), shiftSpec(rows([8 / 255]), ['bim-inverse-eps0.0314'], combos([8 / 255]))];
+    const specs = [curvesSpec(rows(swept), combos(swept))!, histogramSpec([0.2, 0.5, 0.7, 0.95, 0.99], { medium: 0.6, high: 0.9 }), shiftSpec(rows([8 / 255]), ['bim-inverse-eps8-255'], combos([8 / 255]))];
     for (const spec of specs) {
       const a = await renderSvg(spec);
       const b = await renderSvg(spec);
