@@ -1,13 +1,16 @@
 /**
  * Arrow IPC *file* artifacts: written in record batches (never the whole dataset in memory) to a
- * temp file that is renamed into place on success; read back batch by batch with the artifact's
- * kind, schema version and columns checked. Schema metadata carries the kind, version, and a JSON
- * document validated by the artifact's zod schema.
+ * temp file that is fsynced and renamed into place on success, with a sha256 beside it
+ * (`<file>.sha256`, `sha256sum -c` format); read back batch by batch with the checksum, the
+ * artifact's kind, schema version and columns checked. Schema metadata carries the kind, version,
+ * and a JSON document validated by the artifact's zod schema.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import {
   Bool,
   Field,
@@ -27,8 +30,9 @@ import {
   type DataType,
 } from 'apache-arrow';
 import type { z } from 'zod';
-import { tempPathFor } from './atomic.ts';
+import { syncPath, tempPathFor, writeFileAtomic } from './atomic.ts';
 import { GradsignError } from './errors.ts';
+import { fileSystemError } from './fs-errors.ts';
 
 type Scalar = 'int32' | 'float32' | 'uint8';
 export type ColumnType = Scalar | 'utf8' | 'bool' | { list: Scalar };
@@ -124,9 +128,27 @@ export async function writeArtifact<C extends Record<string, ColumnType>, M exte
   await mkdir(path.dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   const sink: WriteStream = createWriteStream(tmp);
+  // The bytes are hashed on their way to the file: the checksum costs no second read.
+  const hash = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
   const writer = new RecordBatchFileWriter();
-  writer.pipe(sink);
-  const done = finished(sink);
+  writer.pipe(hashing).pipe(sink);
+  // A failed write (a full disk) rejects `done` at once: handled here, and rethrown by the next
+  // write() or close(), so it never escapes as an unhandled rejection.
+  let failure: unknown;
+  const done = finished(sink).catch((error: unknown) => {
+    failure ??= fileSystemError(error, target);
+    throw failure;
+  });
+  done.catch(() => undefined);
+  const failed = () => {
+    if (failure !== undefined) throw failure;
+  };
   let rows = 0;
   let closed = false;
 
@@ -136,29 +158,66 @@ export async function writeArtifact<C extends Record<string, ColumnType>, M exte
       return rows;
     },
     async write(batch) {
+      failed();
       const length = rowCount(def, batch, listSizes);
       const children = names.map((n, i) => columnData(def.columns[n] as ColumnType, types[i] as DataType, batch[n], length));
       writer.write(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length, nullCount: 0, children })));
       rows += length;
-      // Let the sink drain so memory stays bounded by about one batch.
-      if (sink.writableNeedDrain) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
+      // Let the stream drain so memory stays bounded by about one batch (or fail as it fails).
+      if (hashing.writableNeedDrain) await Promise.race([new Promise<void>((resolve) => hashing.once('drain', () => resolve())), done]);
+      failed();
     },
     async close() {
       if (closed) return;
       closed = true;
       if (rows === 0) writer.write(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: 0, nullCount: 0, children: names.map((n, i) => columnData(def.columns[n] as ColumnType, types[i] as DataType, emptyOf(def.columns[n] as ColumnType), 0)) })));
       writer.finish();
-      await done;
-      await rename(tmp, target);
+      try {
+        await done;
+        await syncPath(tmp);
+        await rename(tmp, target);
+        await writeFileAtomic(checksumPathFor(target), `${hash.digest('hex')}  ${path.basename(target)}\n`);
+      } catch (error) {
+        await rm(tmp, { force: true });
+        throw fileSystemError(error, target);
+      }
     },
     async abort() {
       closed = true;
-      done.catch(() => undefined); // the sink closes early on purpose
-      writer.reset(); // detach from the sink without writing a footer
+      writer.reset(); // detach from the stream without writing a footer
       sink.destroy();
       await rm(tmp, { force: true });
     },
   };
+}
+
+/** Where an artifact's sha256 is kept: `<file>.sha256`, in `sha256sum` format. */
+export function checksumPathFor(file: string): string {
+  return `${file}.sha256`;
+}
+
+/** The sha256 of a file, read as a stream. */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+/**
+ * Checks an artifact against the sha256 its writer recorded: a flipped bit, a partial copy or a
+ * file replaced by hand is an error naming the file and the stage to rerun.
+ */
+async function verifyChecksum(file: string, producer: string): Promise<void> {
+  const sidecar = checksumPathFor(file);
+  const recorded = (await readFile(sidecar, 'utf8').catch(() => ''))
+    .trim()
+    .split(/\s+/)[0];
+  const rerun = `rerun the ${producer} stage to rewrite it (\`npx nx run pipeline:<name> --skip-nx-cache\`); if it came from the Nx cache, \`npx nx reset\` clears a damaged cache`;
+  if (!recorded) throw new GradsignError(`${file} has no checksum (${sidecar} is missing or empty): it was not written whole by gradsign`, { hint: rerun });
+  const actual = await sha256File(file);
+  if (actual !== recorded) {
+    throw new GradsignError(`${file} is damaged: its sha256 is ${actual.slice(0, 16)}…, its writer recorded ${recorded.slice(0, 16)}…`, { hint: rerun });
+  }
 }
 
 function emptyOf(type: ColumnType): unknown {
@@ -258,6 +317,7 @@ export async function readArtifact<C extends Record<string, ColumnType>, M exten
         hint: runHint,
       });
     }
+    await verifyChecksum(file, def.producer);
   } catch (error) {
     await handle.close();
     throw error;

@@ -2,6 +2,7 @@ export * from './errors.ts';
 export * from './rng.ts';
 export * from './hash.ts';
 export * from './atomic.ts';
+export * from './fs-errors.ts';
 export * from './progress.ts';
 export * from './cli.ts';
 export * from './config.ts';

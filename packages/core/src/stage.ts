@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { readConfigArg, runCli, type CliOption } from './cli.ts';
 import { BACKENDS } from './config.ts';
+import { FileSystemError, fileSystemError } from './fs-errors.ts';
 
 export interface StageDefinition<I extends string, R> {
   /** The CLI's name, e.g. `gradsign-bucketing`. */
@@ -44,7 +45,13 @@ export async function runStageCli<I extends string, R>(stage: StageDefinition<I,
   await runCli({ name: stage.name, summary: stage.summary, options, ...(stage.examples ? { examples: stage.examples } : {}) }, async (values) => {
     const { config, backend, ...dirs } = values as Record<string, string | undefined>;
     const raw = (await readConfigArg(config!)) as Record<string, unknown>;
-    const result = await stage.run(backend ? { ...raw, backend } : raw, dirs as Record<I | 'out', string>);
+    let result: R;
+    try {
+      result = await stage.run(backend ? { ...raw, backend } : raw, dirs as Record<I | 'out', string>);
+    } catch (error) {
+      const explained = fileSystemError(error, dirs.out!);
+      throw explained instanceof FileSystemError ? explained.inStage(`${stage.name} stage`) : explained;
+    }
     if (stage.printResult) process.stdout.write(stage.printResult(result, dirs as Record<I | 'out', string>));
   }, argv);
 }

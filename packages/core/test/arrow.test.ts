@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { tableFromIPC } from '@uwdata/flechette';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BucketsArtifact, GradsignError, ImagesArtifact, readArtifact, writeArtifact, writeArtifactBatches } from '../src/index.ts';
+import { mountTmpfs } from '../../../test/helpers/tmpfs.ts';
+import { BucketsArtifact, GradsignError, ImagesArtifact, readArtifact, sha256File, writeArtifact, writeArtifactBatches } from '../src/index.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -69,5 +70,48 @@ describe('Arrow artifacts', () => {
 
   it('validates metadata against the artifact schema before writing', async () => {
     await expect(writeArtifact(ImagesArtifact, path.join(dir, 'bad.arrow'), { ...meta, classNames: ['only-one'] }, { image: 4 })).rejects.toThrow();
+  });
+
+  it('records a sha256 beside each artifact (sha256sum format) and refuses a file with a flipped bit or no checksum', async () => {
+    const file = path.join(dir, 'flip.arrow');
+    await writeArtifactBatches(ImagesArtifact, file, meta, { image: 4 }, [batch(0, 8)]);
+    const sidecar = await readFile(`${file}.sha256`, 'utf8');
+    expect(sidecar).toBe(`${await sha256File(file)}  flip.arrow\n`);
+    // One bit inside an image column: still a well-formed Arrow file, so only the checksum can tell.
+    const bytes = await readFile(file);
+    const at = bytes.indexOf(Buffer.from([28, 29, 30, 31]));
+    expect(at).toBeGreaterThan(0);
+    bytes[at]! ^= 1;
+    await writeFile(file, bytes);
+    const error = (await readArtifact(ImagesArtifact, file).catch((e: unknown) => e)) as GradsignError;
+    expect(error).toBeInstanceOf(GradsignError);
+    expect(error.message).toMatch(/flip\.arrow is damaged: its sha256 is .*, its writer recorded/);
+    expect(error.hint).toMatch(/rerun the preprocess stage.*npx nx reset/);
+    await rm(`${file}.sha256`);
+    await expect(readArtifact(ImagesArtifact, file)).rejects.toThrowError(/flip\.arrow has no checksum/);
+  });
+
+  it('turns a full disk into one error naming the file (never an unhandled rejection), and leaves nothing behind', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const disk = await mountTmpfs(64);
+    try {
+      const file = path.join(disk.dir, 'full.arrow');
+      const writer = await writeArtifact(ImagesArtifact, file, meta, { image: 4 });
+      let thrown: unknown;
+      // 256 KiB of images into 64 KiB: a write or the close fails.
+      for (let i = 0; i < 64 && !thrown; i++) await writer.write(batch(i * 256, 256)).catch((e: unknown) => (thrown = e));
+      thrown ??= await writer.close().catch((e: unknown) => e);
+      if (thrown) await writer.abort();
+      expect(thrown).toBeInstanceOf(GradsignError);
+      expect((thrown as Error).message).toMatch(/cannot write .*full\.arrow: no space left on the device \(ENOSPC\)/);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+      expect(await readdir(disk.dir)).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await disk.unmount();
+    }
   });
 });
