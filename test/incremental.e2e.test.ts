@@ -3,7 +3,9 @@
  * change reruns exactly the tasks it affects (README, "How it works"); artifacts are byte-identical
  * across clean runs.
  */
+import { execFileSync } from 'node:child_process';
 import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashTree, makeWorkspaceCopy, removeWorkspace, runPipeline } from './helpers/workspace.ts';
@@ -92,5 +94,28 @@ describe('incremental reruns', () => {
     expect(again.executed).toHaveLength(8);
     expect(hashTree(path.join(ws, 'artifacts', P))).toEqual(before);
     expect(Object.keys(before).filter((f) => f.endsWith('.arrow')).length).toBeGreaterThanOrEqual(7);
+  }, 300_000);
+
+  it('(f) a damaged artifact in the Nx cache: the task that reads it names the file and the way out (npx nx reset), which works', async () => {
+    // Every cached copy of this pipeline's buckets.arrow gets one flipped bit.
+    const cached = execFileSync('find', [path.join(ws, '.nx/cache'), '-path', `*/artifacts/${P}/bucketing/buckets.arrow`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    expect(cached.length).toBeGreaterThan(0);
+    for (const file of cached) {
+      const bytes = await readFile(file);
+      bytes[Math.floor(bytes.length / 2)]! ^= 1;
+      await writeFile(file, bytes);
+    }
+    await rm(path.join(ws, 'artifacts'), { recursive: true, force: true });
+    // A new ε: that attack runs, reading buckets.arrow restored from the damaged cache entry.
+    const changed = { ...base, attacks: [base.attacks[0], { ...base.attacks[1], eps: ['12/255'] }] };
+    await write(changed);
+    const failure = (await runPipeline(ws, P).catch((error: unknown) => error)) as Error;
+    expect(failure).toBeInstanceOf(Error);
+    expect(failure.message).toMatch(/buckets\.arrow is damaged: its sha256 is/);
+    expect(failure.message).toMatch(/npx nx reset/);
+    await execa('npx', ['nx', 'reset'], { cwd: ws, env: { NX_DAEMON: 'false' } });
+    const recovered = await runPipeline(ws, P);
+    expect(recovered.executed).toHaveLength(8);
+    await write(base);
   }, 300_000);
 });
