@@ -56,6 +56,9 @@ export const ImageFolderDataset = z
     labels: z.string().optional(),
     /** Images with transparency are flattened onto this colour. */
     alphaBackground: z.enum(['white', 'black']).default('white'),
+    /** `tolerant`: files the decoder only warns about (e.g. corrupt JPEG scan data) are read, as PIL
+     * and Keras read them, and listed in warnings.json; `strict`: they are rejects. */
+    decode: z.enum(['tolerant', 'strict']).default('tolerant'),
     limit: z.number().int().positive().optional(),
   })
   .strict();

@@ -3,8 +3,8 @@
  * tensorflowjs_converter) after checking it against model.spec and the label file, and copies it
  * with its labels and model-info.json into the stage's output directory (atomically).
  *
- * Order matters for the user: cheap checks first (label file, shapes, layers/ops outside the
- * verified list: a warning), then one forward pass, one input gradient and a directional-derivative
+ * Order matters for the user: cheap checks first (label file, shard sizes, finite weights, shapes,
+ * layers/ops outside the verified list: a warning), then one forward pass, one input gradient and a directional-derivative
  * check of it, then the copy. No train split is needed.
  */
 import { createHash } from 'node:crypto';
@@ -26,6 +26,7 @@ import {
 import { classifierFromModel, graphNodes, readModelArtifacts, tf, type LoadedModel } from '@gradsign/core/tf';
 import type { z } from 'zod';
 import { checkDirectionalDerivative } from './directional-check.ts';
+import { checkFiniteWeights } from './finite-weights.ts';
 import { checkInputGradient, forwardOf, probeOutputShape } from './gradient-check.ts';
 import { checkInputShape, checkOutputShape, declaredOutputShape, modelInputShape } from './model-shapes.ts';
 import { unverifiedParts } from './unverified.ts';
@@ -131,6 +132,7 @@ export async function importModel(config: TfjsModel, dataDir: string, outDir: st
   const { artifacts, json } = await readModelArtifacts(dir);
   const format = resolveFormat(json, config.format, modelFile);
   const shards = shardPaths(json, modelFile);
+  checkFiniteWeights(artifacts, dir);
   const loaded = await loadModel(artifacts, format, dir);
   const unverified = unverifiedParts(json.modelTopology, format);
   if (unverified.length) {

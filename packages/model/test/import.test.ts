@@ -3,12 +3,12 @@
  * checks that run before any work, and the stage chain preprocess (image folder) → model (import)
  * → bucketing on the generated fixtures.
  */
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BucketsArtifact, GradsignError, ModelInfo, readArtifact } from '@gradsign/core';
-import { loadClassifier, predictTopK, selectBackend, tf } from '@gradsign/core/tf';
+import { loadClassifier, predictTopK, readModelArtifacts, selectBackend, tf } from '@gradsign/core/tf';
 import { bucketing } from '@gradsign/bucketing';
 import { preprocess } from '@gradsign/preprocess';
 import { buildModel } from '../src/index.ts';
@@ -157,6 +157,51 @@ describe('importModel', () => {
   it('a stated format that contradicts model.json is an error', async () => {
     const error = await importError(modelConfig({ path: graphDir, format: 'layers' }), path.join(root, 'out-format'));
     expect(error.message).toMatch(/model.format is "layers" but .* holds a graph model/);
+  });
+
+  it('a short weight shard is named, with the bytes it holds and the bytes model.json needs', async () => {
+    const dir = path.join(root, 'layers-short-shard');
+    await cp(layersDir, dir, { recursive: true });
+    const shard = path.join(dir, 'weights.bin');
+    const bytes = await readFile(shard);
+    await writeFile(shard, bytes.subarray(0, bytes.length - 100));
+    const error = await importError(modelConfig({ path: dir }), path.join(root, 'out-short-shard'));
+    expect(error.message).toContain(`weight shard ${shard} holds ${bytes.length - 100} bytes, but ${path.join(dir, 'model.json')} needs ${bytes.length}`);
+    expect(error.hint).toMatch(/copy it again .* or convert the model again/);
+  });
+
+  it('of several shards, the one cut short is named; when it cannot be told, all are', async () => {
+    const dir = path.join(root, 'layers-shards');
+    await cp(layersDir, dir, { recursive: true });
+    const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8'));
+    const bytes = await readFile(path.join(dir, 'weights.bin'));
+    const shard = (i: number) => path.join(dir, `group1-shard${i}.bin`);
+    const writeShards = async (parts: Buffer[]) => {
+      json.weightsManifest[0].paths = parts.map((_, i) => path.basename(shard(i + 1)));
+      await writeFile(path.join(dir, 'model.json'), JSON.stringify(json));
+      await Promise.all(parts.map((part, i) => writeFile(shard(i + 1), part)));
+    };
+    const message = async () => (await readModelArtifacts(dir).then(() => undefined, (e: unknown) => e as GradsignError))?.message;
+
+    await writeShards([bytes.subarray(0, 6000), bytes.subarray(6000, 12000 - 12), bytes.subarray(12000)]);
+    expect(await message()).toContain(`weight shard ${shard(2)} holds 5988 bytes, but ${path.join(dir, 'model.json')} needs 6000 there`);
+    await writeShards([bytes.subarray(0, 9000 - 12), bytes.subarray(9000)]);
+    expect(await message()).toContain(`weight shards ${shard(1)} (8988 bytes), ${shard(2)} (7036 bytes) hold 16024 bytes, but ${path.join(dir, 'model.json')} needs 16036`);
+  });
+
+  it('NaN and infinite weights are named, before any work (not blamed on model.spec)', async () => {
+    const dir = path.join(root, 'layers-nan');
+    await cp(layersDir, dir, { recursive: true });
+    const specs = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')).weightsManifest[0].weights as { name: string; shape: number[] }[];
+    const kernel = specs.findIndex((w) => w.shape.length === 2); // the dense layer's [3, 1000]
+    const offset = specs.slice(0, kernel).reduce((bytes, w) => bytes + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+    const shard = await readFile(path.join(dir, 'weights.bin'));
+    shard.writeFloatLE(Number.NaN, offset + 4 * 7);
+    shard.writeFloatLE(Number.POSITIVE_INFINITY, offset + 4 * 8);
+    await writeFile(path.join(dir, 'weights.bin'), shard);
+    const error = await importError(modelConfig({ path: dir }), path.join(root, 'out-nan'));
+    expect(error.message).toContain(`${specs[kernel]!.name} (2 of 3000 values are NaN or ±∞)`);
+    expect(error.hint).not.toMatch(/model\.spec/);
   });
 
   it('does not leak tensors', async () => {

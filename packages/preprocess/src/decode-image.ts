@@ -21,8 +21,19 @@
  * (`sharp.concurrency(1)`) and decode several images at once instead, and switch off its operation
  * cache so memory stays flat over 50,000 images. Same libvips version, same bytes: a sharp upgrade
  * may change the last bits (the package is pinned).
+ *
+ * Flawed files: every image is decoded with `failOn: 'warning'`. A file that fails is looked at
+ * again alone (no other decode in flight: libvips keeps one error buffer for all its threads, so
+ * under concurrency a message can come back mixed with another file's, cut, or as "Unknown
+ * error"): decoded with `failOn: 'warning'` for the decoder's first message, then with
+ * `failOn: 'error'`. If that succeeds the file had a mere warning (e.g. corrupt scan data that
+ * libjpeg fills in, as PIL and Keras do): its pixels are returned with the warning; otherwise it is
+ * rejected (truncated, damaged) with a category from its first bytes (flaws.ts). Same file, same
+ * category and message, on every run.
  */
 import sharp from 'sharp';
+import { decodeFailure, decoderMessage, openFlaw, signatureOf, warningCategory, type Flaw } from './flaws.ts';
+import { SharedExclusiveLock } from './shared-exclusive-lock.ts';
 
 sharp.concurrency(1);
 sharp.cache(false);
@@ -35,7 +46,12 @@ export interface TargetShape {
   channels: 1 | 3;
 }
 
-export type DecodeResult = { ok: true; pixels: Uint8Array } | { ok: false; reason: string };
+export type DecodeResult =
+  | { ok: true; pixels: Uint8Array; warning?: { category: string; message: string } }
+  | ({ ok: false } & Flaw);
+
+/** Decodes share libvips; the look at a flawed file has it to itself. */
+const libvips = new SharedExclusiveLock();
 
 /** tf.image.central_crop's integer arithmetic (0.875 → offsets of ⌊side/16⌋). */
 export function centralCropRegion(width: number, height: number, fraction = 0.875): { left: number; top: number; width: number; height: number } {
@@ -45,41 +61,62 @@ export function centralCropRegion(width: number, height: number, fraction = 0.87
   return { left, top, width: width - 2 * left, height: height - 2 * top };
 }
 
-/** A short, stable reason for a failed decode (libvips repeats some messages over several lines). */
-function reasonOf(error: unknown): string {
-  const message = String((error as Error)?.message ?? error).split('\n')[0]!.trim();
-  if (/unsupported image format/i.test(message)) return 'not an image (unrecognised format; JPEG and PNG are read)';
-  if (/Input file is missing/i.test(message)) return 'file not found';
-  return `unreadable image: ${message}`;
+type FailOn = 'warning' | 'error';
+
+/** Decodes one file; throws what sharp throws. */
+async function decodeWith(file: string, preset: Preset, target: TargetShape, alphaBackground: 'white' | 'black', failOn: FailOn): Promise<DecodeResult> {
+  const image = sharp(file, { failOn });
+  const meta = await image.metadata();
+  if (meta.format !== 'jpeg' && meta.format !== 'png') {
+    return { ok: false, category: 'unsupported-format', reason: `unsupported format ${meta.format ?? 'unknown'} (JPEG and PNG are read)` };
+  }
+  if (!meta.width || !meta.height) return { ok: false, category: 'unreadable', reason: 'image has no size' };
+  if (preset === 'slim') image.extract(centralCropRegion(meta.width, meta.height));
+  image.resize({
+    width: target.width,
+    height: target.height,
+    fit: preset === 'crop' ? 'cover' : 'fill',
+    position: 'centre',
+    kernel: 'linear',
+    fastShrinkOnLoad: false,
+  });
+  if (meta.hasAlpha) image.flatten({ background: alphaBackground === 'white' ? '#ffffff' : '#000000' });
+  image.toColourspace(target.channels === 1 ? 'b-w' : 'srgb');
+  const { data, info } = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  if (info.width !== target.width || info.height !== target.height || info.channels !== target.channels) {
+    const got = `${info.width}×${info.height}×${info.channels}`;
+    return { ok: false, category: 'unreadable', reason: `decoded to ${got}, expected ${target.width}×${target.height}×${target.channels}` };
+  }
+  return { ok: true, pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
+/** The second, lone look at a file whose decode failed (see the top of this file). */
+async function diagnose(file: string, preset: Preset, target: TargetShape, alphaBackground: 'white' | 'black'): Promise<DecodeResult> {
+  const unopenable = await openFlaw(file);
+  if (unopenable) return { ok: false, ...unopenable };
+  const signature = await signatureOf(file);
+  let warning: string;
+  try {
+    return await decodeWith(file, preset, target, alphaBackground, 'warning');
+  } catch (error) {
+    warning = decoderMessage(error, signature);
+  }
+  try {
+    const tolerant = await decodeWith(file, preset, target, alphaBackground, 'error');
+    return tolerant.ok ? { ...tolerant, warning: { category: warningCategory(signature), message: warning } } : tolerant;
+  } catch (error) {
+    return { ok: false, ...decodeFailure(error, signature) };
+  }
+}
+
+/**
+ * One file → pixels at the target size, or why not (deterministically). A file the decoder warns
+ * about comes back with its pixels and the warning: the caller decides whether to use it.
+ */
 export async function decodeImage(file: string, preset: Preset, target: TargetShape, alphaBackground: 'white' | 'black'): Promise<DecodeResult> {
   try {
-    // failOn 'error': truncated and corrupt files are rejected (as TF's decode_jpeg and PIL reject
-    // them), while files with mere warnings (e.g. extra bytes after the image) are read.
-    const image = sharp(file, { failOn: 'error' });
-    const meta = await image.metadata();
-    if (meta.format !== 'jpeg' && meta.format !== 'png') {
-      return { ok: false, reason: `unsupported format ${meta.format ?? 'unknown'} (JPEG and PNG are read)` };
-    }
-    if (!meta.width || !meta.height) return { ok: false, reason: 'image has no size' };
-    if (preset === 'slim') image.extract(centralCropRegion(meta.width, meta.height));
-    image.resize({
-      width: target.width,
-      height: target.height,
-      fit: preset === 'crop' ? 'cover' : 'fill',
-      position: 'centre',
-      kernel: 'linear',
-      fastShrinkOnLoad: false,
-    });
-    if (meta.hasAlpha) image.flatten({ background: alphaBackground === 'white' ? '#ffffff' : '#000000' });
-    image.toColourspace(target.channels === 1 ? 'b-w' : 'srgb');
-    const { data, info } = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    if (info.width !== target.width || info.height !== target.height || info.channels !== target.channels) {
-      return { ok: false, reason: `decoded to ${info.width}×${info.height}×${info.channels}, expected ${target.width}×${target.height}×${target.channels}` };
-    }
-    return { ok: true, pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-  } catch (error) {
-    return { ok: false, reason: reasonOf(error) };
+    return await libvips.shared(() => decodeWith(file, preset, target, alphaBackground, 'warning'));
+  } catch {
+    return libvips.exclusive(() => diagnose(file, preset, target, alphaBackground));
   }
 }

@@ -1,6 +1,7 @@
 /**
- * IDX files (the MNIST family's format), gzip-compressed: magic 0x0000 0x08 <ndims>, then one
- * big-endian uint32 per dimension, then uint8 data.
+ * IDX files (the MNIST family's format), gzip-compressed: magic 0x0000 <type> <ndims>, then one
+ * big-endian uint32 per dimension, then the data. Fashion-MNIST's are of type 0x08 (uint8); an IDX
+ * file of another type is named as such.
  */
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
@@ -11,12 +12,22 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
+/** IDX element types by magic byte 3 (http://yann.lecun.com/exdb/mnist/). */
+const IDX_TYPES: Record<number, string> = { 0x08: 'uint8', 0x09: 'int8', 0x0b: 'int16', 0x0c: 'int32', 0x0d: 'float32', 0x0e: 'float64' };
+export const REINSTALL_HINT = 'reinstall the dataset: apt-get install --reinstall dataset-fashion-mnist';
+
 export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 4 || view.getUint16(0) !== 0 || view.getUint8(2) !== 0x08) {
-    const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new GradsignError(`${source}: not an IDX file of unsigned bytes (magic ${magic || 'missing'}, expected 00 00 08 0N)`, {
-      hint: 'the file is damaged or not Fashion-MNIST: reinstall it with `apt-get install --reinstall dataset-fashion-mnist`',
+  const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  const type = bytes.length >= 4 && view.getUint16(0) === 0 ? IDX_TYPES[view.getUint8(2)] : undefined;
+  if (!type) {
+    throw new GradsignError(`${source}: not an IDX file (magic ${magic || 'missing'}, expected 00 00 08 0N)`, {
+      hint: `the file is damaged or not Fashion-MNIST: ${REINSTALL_HINT}`,
+    });
+  }
+  if (type !== 'uint8') {
+    throw new GradsignError(`${source}: an IDX file of ${type} values (magic ${magic}); Fashion-MNIST's hold unsigned bytes (00 00 08 0N)`, {
+      hint: `dataset.dir must hold the original Fashion-MNIST files, not a converted copy: ${REINSTALL_HINT}`,
     });
   }
   const ndims = view.getUint8(3);

@@ -1,7 +1,14 @@
 /**
  * preprocess for image folders: JPEG/PNG files + labels → `<out>/test.arrow` (ImagesArtifact,
- * uint8 HWC at the model's input size), `<out>/rejects.json` (every file that could not be used,
- * with the reason; the run goes on without them) and `<out>/sources.csv` (id → file, label).
+ * uint8 HWC at the model's input size), `<out>/sources.csv` (id → file, label) and three JSON
+ * arrays sorted by file, always written (empty when nothing happened), byte-identical across runs:
+ *
+ * - `rejects.json`: `{file, category, reason}`, every file that could not be used (the run goes
+ *   on without them); categories in flaws.ts;
+ * - `warnings.json`: `{file, category, warning}`, every image used although the decoder warned
+ *   (e.g. corrupt JPEG scan data); with `"decode": "strict"` these are rejects instead;
+ * - `duplicates.json`: `{file, sameAs, kind}`, every path that reached an image or folder already
+ *   read (symlinks, a link back up the tree): the image is used once, as `sameAs`.
  *
  * Streams: files are decoded a few at a time, in a fixed order, and written in record batches of
  * BATCH_SIZE images, so memory does not grow with the number of images. No train split is
@@ -12,8 +19,9 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { GradsignError, ImagesArtifact, Progress, log, writeArtifact, writeDirAtomic, writeFileAtomic } from '@gradsign/core';
-import { decodeImage, type TargetShape } from './decode-image.ts';
-import { listImageSources, type ImageFolderConfig, type Reject } from './image-sources.ts';
+import { decodeImage, type DecodeResult, type TargetShape } from './decode-image.ts';
+import { bySourceFile, type DecodeWarning, type Duplicate, type Reject } from './flaws.ts';
+import { listImageSources, type ImageFolderConfig, type ImageSource } from './image-sources.ts';
 import { mapInOrder } from './ordered-map.ts';
 
 export type { ImageFolderConfig } from './image-sources.ts';
@@ -24,6 +32,8 @@ export const BATCH_SIZE = 64;
 export interface ImageFolderSummary {
   images: number;
   rejects: Reject[];
+  warnings: DecodeWarning[];
+  duplicates: Duplicate[];
   classes: number;
   preset: string;
 }
@@ -45,13 +55,35 @@ function targetShape(input: { height: number; width: number; channels: number } 
 
 const csvField = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
 
+/**
+ * The pixels to use, or undefined with the file recorded: a failed decode is a reject; a decoder
+ * warning is a warning (tolerant), or a reject (strict).
+ */
+function usablePixels(source: ImageSource, result: DecodeResult, decode: ImageFolderConfig['decode'], notes: { rejects: Reject[]; warnings: DecodeWarning[] }) {
+  if (!result.ok) {
+    notes.rejects.push({ file: source.file, category: result.category, reason: result.reason });
+    return undefined;
+  }
+  if (!result.warning) return result.pixels;
+  const { category, message } = result.warning;
+  if (decode === 'strict') {
+    notes.rejects.push({ file: source.file, category, reason: `${message} (rejected: "decode": "strict")` });
+    return undefined;
+  }
+  notes.warnings.push({ file: source.file, category, warning: message });
+  return result.pixels;
+}
+
+const jsonLines = (items: object[]) => JSON.stringify(items, null, 2) + '\n';
+
 export async function preprocessImageFolder(
   dataset: ImageFolderConfig,
   input: { height: number; width: number; channels: number } | undefined,
   outDir: string,
 ): Promise<ImageFolderSummary> {
   const target = targetShape(input);
-  const { sources, classes, rejects } = await listImageSources(dataset);
+  const { sources, classes, rejects, duplicates } = await listImageSources(dataset);
+  const warnings: DecodeWarning[] = [];
   if (!sources.length) {
     throw new GradsignError(`no images found in ${dataset.dir}`, { hint: 'check dataset.dir, dataset.layout and dataset.groundTruth' });
   }
@@ -101,11 +133,9 @@ export async function preprocessImageFolder(
       );
       for await (const { source, id, result } of decoded) {
         progress.tick();
-        if (!result.ok) {
-          rejects.push({ file: source.file, reason: result.reason });
-          continue;
-        }
-        image.set(result.pixels, ids.length * pixels);
+        const usable = usablePixels(source, result, dataset.decode, { rejects, warnings });
+        if (!usable) continue;
+        image.set(usable, ids.length * pixels);
         ids.push(id);
         labels.push(source.label);
         lines += `${id},${csvField(source.file)},${source.label}\n`;
@@ -128,8 +158,9 @@ export async function preprocessImageFolder(
       sourcesCsv.destroy();
       throw error;
     }
-    rejects.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-    await writeFileAtomic(path.join(tmp, 'rejects.json'), JSON.stringify(rejects, null, 2) + '\n');
+    await writeFileAtomic(path.join(tmp, 'rejects.json'), jsonLines(rejects.sort(bySourceFile)));
+    await writeFileAtomic(path.join(tmp, 'warnings.json'), jsonLines(warnings.sort(bySourceFile)));
+    await writeFileAtomic(path.join(tmp, 'duplicates.json'), jsonLines(duplicates.sort(bySourceFile)));
   });
 
   log(
@@ -137,5 +168,12 @@ export async function preprocessImageFolder(
       `${classes.length} classes) → ${outDir}/test.arrow` +
       (rejects.length ? `; ${rejects.length} file(s) rejected, see ${outDir}/rejects.json (e.g. ${rejects[0]!.file}: ${rejects[0]!.reason})` : ''),
   );
-  return { images: written, rejects, classes: classes.length, preset: dataset.preset };
+  if (warnings.length) {
+    log(
+      `preprocess: ${warnings.length} image(s) used although the decoder warned (e.g. ${warnings[0]!.file}: ${warnings[0]!.warning}), see ${outDir}/warnings.json; ` +
+        'set "decode": "strict" in the dataset to reject them instead',
+    );
+  }
+  if (duplicates.length) log(`preprocess: ${duplicates.length} path(s) reached an image or folder already read (symlinks) and were not used again, see ${outDir}/duplicates.json`);
+  return { images: written, rejects, warnings, duplicates, classes: classes.length, preset: dataset.preset };
 }

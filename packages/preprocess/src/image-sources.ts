@@ -4,13 +4,13 @@
  *
  * Order: `flat` sorts file names (byte order, not locale); `class-folders` takes the first file of
  * every class, then the second of every class, …, so `limit` gives a class-balanced subset.
- * Hidden files and folders (".DS_Store", ".git") are skipped silently.
+ * Folders are read by folder-walk.ts: symlinks followed, each image once, unusable entries recorded.
  */
-import type { Dirent } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
 import { ClassIndex, GradsignError, SYNSET_ID, log, readLabelFile, type ClassLabel, type ImageFolderDataset } from '@gradsign/core';
+import type { Duplicate, Reject } from './flaws.ts';
+import { FolderWalk, byteOrder } from './folder-walk.ts';
 import { readCsvGroundTruth, readIlsvrcGroundTruth, readSynsetMap } from './ground-truth.ts';
 
 export type ImageFolderConfig = z.infer<typeof ImageFolderDataset>;
@@ -21,56 +21,13 @@ export interface ImageSource {
   label: number;
 }
 
-export interface Reject {
-  file: string;
-  reason: string;
-}
-
 export interface SourceList {
   sources: ImageSource[];
   classes: ClassLabel[];
-  /** Files turned away before decoding (e.g. outside any class folder). */
+  /** Files turned away before decoding (e.g. outside any class folder, a broken symlink). */
   rejects: Reject[];
-}
-
-const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const hidden = (name: string) => name.startsWith('.');
-
-type EntryKind = 'file' | 'dir' | 'other';
-
-/** A symlink's kind is its target's. */
-async function kindOf(entry: Dirent, dir: string): Promise<EntryKind> {
-  if (entry.isFile()) return 'file';
-  if (entry.isDirectory()) return 'dir';
-  if (!entry.isSymbolicLink()) return 'other';
-  const s = await stat(path.join(dir, entry.name)).catch(() => undefined);
-  return s?.isFile() ? 'file' : s?.isDirectory() ? 'dir' : 'other';
-}
-
-/** Entries of a folder (symlinks followed), sorted, hidden ones left out. */
-async function listDir(dir: string, field = 'dataset.dir'): Promise<{ name: string; kind: EntryKind }[]> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new GradsignError(`${field}: cannot read folder ${dir} (${code ?? (error as Error).message})`, {
-      hint: 'set dataset.dir to the folder holding the images (paths are relative to the working directory)',
-    });
-  }
-  entries = entries.filter((e) => !hidden(e.name)).sort((a, b) => byteOrder(a.name, b.name));
-  return Promise.all(entries.map(async (e) => ({ name: e.name, kind: await kindOf(e, dir) })));
-}
-
-/** Every file under `dir`, recursively, as sorted paths relative to `root`. */
-async function listFilesRecursive(root: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await listDir(path.join(root, rel))) {
-    const child = rel ? `${rel}/${entry.name}` : entry.name;
-    if (entry.kind === 'dir') out.push(...(await listFilesRecursive(root, child)));
-    else if (entry.kind === 'file') out.push(child);
-  }
-  return out;
+  /** Paths that reached an image or folder already listed (not used again). */
+  duplicates: Duplicate[];
 }
 
 function examples(items: string[], max = 5): string {
@@ -90,9 +47,13 @@ async function labelsOrUndefined(dataset: ImageFolderConfig): Promise<ClassIndex
 /** class-folders: one sub-folder per class, named by synset id or class name. */
 async function classFolderSources(dataset: ImageFolderConfig): Promise<SourceList> {
   const own = isConfigFile(dataset);
-  const entries = (await listDir(dataset.dir)).filter((e) => !own(e.name));
-  const folders = entries.filter((e) => e.kind === 'dir').map((e) => e.name);
-  const rejects = entries.filter((e) => e.kind !== 'dir').map((e) => ({ file: e.name, reason: 'not inside a class folder' }));
+  const walk = await new FolderWalk(dataset.dir).start();
+  const folders: string[] = [];
+  const outside: Reject[] = [];
+  for (const entry of (await walk.list('')).filter((e) => !own(e.name))) {
+    if (entry.kind === 'file') outside.push({ file: entry.name, category: 'outside-class-folder', reason: 'not inside a class folder: move it into the folder of its class' });
+    else if (walk.claim(entry.name, entry)) folders.push(entry.name);
+  }
   if (!folders.length) {
     throw new GradsignError(`dataset.dir ${dataset.dir} has no class folders`, {
       hint: 'the class-folders layout wants one sub-folder per class; for a folder of images plus a ground-truth file use "layout": "flat"',
@@ -108,16 +69,16 @@ async function classFolderSources(dataset: ImageFolderConfig): Promise<SourceLis
       { hint: 'name each class folder by a synset id or class name from the label file (one class a line, in the model\'s output order)' },
     );
   }
-  const perClass = await Promise.all(
-    folders.map(async (folder) => {
-      const label = index.find(folder, folder)!;
-      return (await listFilesRecursive(dataset.dir, folder)).map((file) => ({ file, label }));
-    }),
-  );
+  // One class after the other: which of two paths to one image counts depends on the order.
+  const perClass: ImageSource[][] = [];
+  for (const folder of folders) {
+    const label = index.find(folder, folder)!;
+    perClass.push((await walk.filesUnder(folder)).map((file) => ({ file, label })));
+  }
   const sources: ImageSource[] = [];
   const longest = Math.max(...perClass.map((files) => files.length));
   for (let rank = 0; rank < longest; rank++) for (const files of perClass) if (rank < files.length) sources.push(files[rank]!);
-  return { sources, classes: [...index.labels], rejects };
+  return { sources, classes: [...index.labels], rejects: [...outside, ...walk.rejects], duplicates: walk.duplicates };
 }
 
 /** flat + CSV: rows `file,label`; a label is a 0-based class index, a synset id or a class name. */
@@ -157,9 +118,11 @@ async function csvSources(dataset: ImageFolderConfig): Promise<SourceList> {
   sources.sort((a, b) => byteOrder(a.file, b.file));
   const listed = new Set(sources.map((s) => s.file));
   const own = isConfigFile(dataset);
-  const unlisted = (await listFilesRecursive(dataset.dir)).filter((f) => !listed.has(f) && !own(f));
+  const walk = await new FolderWalk(dataset.dir).start();
+  const unlisted = (await walk.filesUnder('')).filter((f) => !listed.has(f) && !own(f));
   if (unlisted.length) log(`preprocess: ${unlisted.length} file(s) in ${dataset.dir} have no ground-truth row and are skipped (e.g. ${examples(unlisted, 3)})`);
-  return { sources, classes: [...index.labels], rejects: [] };
+  // The ground truth names the files: a row's broken link is a reject when it is decoded.
+  return { sources, classes: [...index.labels], rejects: [], duplicates: [] };
 }
 
 const ILSVRC_VAL_NAME = /^ILSVRC2012_val_(\d{8})\.[A-Za-z]+$/;
@@ -197,15 +160,18 @@ async function ilsvrcSources(dataset: ImageFolderConfig): Promise<SourceList> {
   }
 
   const own = isConfigFile(dataset);
-  const files = (await listDir(dataset.dir)).filter((e) => e.kind === 'file' && !own(e.name)).map((e) => e.name);
+  const walk = new FolderWalk(dataset.dir);
+  const files = (await walk.list('')).filter((e) => e.kind === 'file' && !own(e.name)).map((e) => e.name);
   const named = files.some((f) => ILSVRC_VAL_NAME.test(f));
-  const rejects: Reject[] = [];
+  const rejects: Reject[] = walk.rejects;
   const sources: ImageSource[] = [];
   if (named) {
     for (const file of files) {
       const n = ILSVRC_VAL_NAME.exec(file);
-      if (!n) rejects.push({ file, reason: 'not an ILSVRC2012 validation file name (ILSVRC2012_val_NNNNNNNN.JPEG)' });
-      else if (Number(n[1]) < 1 || Number(n[1]) > ids.length) rejects.push({ file, reason: `no line ${Number(n[1])} in the ground truth (${ids.length} lines)` });
+      if (!n) rejects.push({ file, category: 'not-a-validation-name', reason: 'not an ILSVRC2012 validation file name (ILSVRC2012_val_NNNNNNNN.JPEG)' });
+      else if (Number(n[1]) < 1 || Number(n[1]) > ids.length) {
+        rejects.push({ file, category: 'no-ground-truth-line', reason: `no line ${Number(n[1])} in the ground truth (${ids.length} lines)` });
+      }
       else sources.push({ file, label: labelOf[ids[Number(n[1]) - 1]!]! });
     }
   } else {
@@ -216,7 +182,7 @@ async function ilsvrcSources(dataset: ImageFolderConfig): Promise<SourceList> {
     }
     files.forEach((file, i) => sources.push({ file, label: labelOf[ids[i]!]! }));
   }
-  return { sources, classes: [...index.labels], rejects };
+  return { sources, classes: [...index.labels], rejects, duplicates: [] };
 }
 
 export async function listImageSources(dataset: ImageFolderConfig): Promise<SourceList> {

@@ -12,7 +12,7 @@ export const PreprocessStageConfig = z
   .strict();
 export type PreprocessStageConfig = z.infer<typeof PreprocessStageConfig>;
 
-/** preprocess: dataset → `<out>/train.arrow` and `<out>/test.arrow` (image folders: `test.arrow` + rejects). */
+/** preprocess: dataset → `<out>/train.arrow` and `<out>/test.arrow` (image folders: image-folder.ts). */
 export async function preprocess(rawConfig: unknown, outDir: string): Promise<void> {
   const config = parseWith(PreprocessStageConfig, rawConfig, 'preprocess config');
   const dataset = config.dataset;
@@ -39,7 +39,7 @@ export const preprocessStage = defineStage({
   config: PreprocessStageConfig,
   configExample: '{"dataset": {...}, "input": {"height", "width", "channels"}}',
   inputs: {},
-  output: 'train.arrow, test.arrow; rejects.json for image folders',
+  output: 'train.arrow, test.arrow; image folders: test.arrow, sources.csv, rejects.json, warnings.json, duplicates.json',
   examples: [`gradsign-preprocess --config '{"dataset":{"kind":"fashion-mnist"}}' --out artifacts/mine/preprocess`],
   run: (config, { out }) => preprocess(config, out),
 });

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -48,9 +48,15 @@ describe('IDX parsing', () => {
     expect(Array.from(parsed.data)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
-  it('rejects a wrong magic number and truncated data, naming the file', () => {
-    expect(() => parseIdx(idx([2], Uint8Array.of(1, 2), 0x0d), 'labels.gz')).toThrowError(/labels\.gz: not an IDX file.*00 00 0d 01/);
+  it('rejects a file that is not IDX and truncated data, naming the file', () => {
+    expect(() => parseIdx(Buffer.from('GIF89a…'), 'labels.gz')).toThrowError(/labels\.gz: not an IDX file \(magic 47 49 46 38/);
     expect(() => parseIdx(idx([3], Uint8Array.of(1, 2)), 'labels.gz')).toThrowError(/labels\.gz: IDX data has 2 bytes.*promises 3/);
+  });
+
+  it('an IDX file of another element type is named as such, with what Fashion-MNIST holds', () => {
+    const float = () => parseIdx(idx([2], new Uint8Array(8), 0x0d), 'images.gz');
+    expect(float).toThrowError(/images\.gz: an IDX file of float32 values \(magic 00 00 0d 01\); Fashion-MNIST's hold unsigned bytes \(00 00 08 0N\)/);
+    expect(() => parseIdx(idx([2], new Uint8Array(4), 0x0b), 'images.gz')).toThrowError(/IDX file of int16 values/);
   });
 });
 
@@ -86,7 +92,27 @@ describe('preprocess (Fashion-MNIST)', () => {
 
   it('names the file with a wrong IDX magic', async () => {
     const dir = await fakeDataset('magic', { 'train-labels-idx1-ubyte.gz': gzipSync(idx([7], new Uint8Array(7), 0x09)) });
-    await expect(preprocess({ dataset: { kind: 'fashion-mnist', dir } }, path.join(root, 'o2'))).rejects.toThrowError(/train-labels-idx1-ubyte\.gz: not an IDX file/);
+    await expect(preprocess({ dataset: { kind: 'fashion-mnist', dir } }, path.join(root, 'o2'))).rejects.toThrowError(/train-labels-idx1-ubyte\.gz: an IDX file of int8 values/);
+  });
+
+  it('a labels file where the images belong is named as such', async () => {
+    const labels = gzipSync(idx([5], Uint8Array.from({ length: 5 }, (_, i) => i)));
+    const dir = await fakeDataset('labels-as-images', { 't10k-images-idx3-ubyte.gz': labels });
+    await expect(preprocess({ dataset: { kind: 'fashion-mnist', dir } }, path.join(root, 'o4'))).rejects.toMatchObject({
+      message: expect.stringMatching(/t10k-images-idx3-ubyte\.gz holds a 1-dimensional IDX array \[5\] \(labels\), where images \[n, height, width\] belong/),
+      hint: expect.stringMatching(/t10k-images-idx3-ubyte\.gz/),
+    });
+  });
+
+  it('images and labels files swapped: says they look swapped', async () => {
+    const dir = await fakeDataset('swapped');
+    const images = await readFile(path.join(dir, 't10k-images-idx3-ubyte.gz'));
+    await rename(path.join(dir, 't10k-labels-idx1-ubyte.gz'), path.join(dir, 't10k-images-idx3-ubyte.gz'));
+    await writeFile(path.join(dir, 't10k-labels-idx1-ubyte.gz'), images);
+    await expect(preprocess({ dataset: { kind: 'fashion-mnist', dir } }, path.join(root, 'o5'))).rejects.toMatchObject({
+      message: expect.stringMatching(/t10k-images-idx3-ubyte\.gz and t10k-labels-idx1-ubyte\.gz look swapped: the images file holds labels \[5\], the labels file images \[5, 4, 3\]/),
+      hint: expect.stringMatching(/swap/),
+    });
   });
 
   it('rejects an invalid stage config with the field path', async () => {

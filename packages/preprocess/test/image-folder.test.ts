@@ -48,7 +48,8 @@ interface Output {
   images: Uint8Array[];
   /** id → source file, from sources.csv. */
   files: Map<number, string>;
-  rejects: { file: string; reason: string }[];
+  rejects: { file: string; category: string; reason: string }[];
+  warnings: { file: string; category: string; warning: string }[];
   metadata: Awaited<ReturnType<typeof readArtifact<typeof ImagesArtifact.columns, typeof ImagesArtifact.metadata>>>['metadata'];
   sha256: string;
 }
@@ -68,6 +69,7 @@ async function run(dataset: Record<string, unknown>, name: string, input = INPUT
     images: ids.map((_, i) => all.image.slice(i * size, (i + 1) * size)),
     files: new Map(csvLines.map((l) => [Number(l.split(',')[0]), l.split(',').slice(1, -1).join(',')])),
     rejects: JSON.parse(await readFile(path.join(out, 'rejects.json'), 'utf8')),
+    warnings: JSON.parse(await readFile(path.join(out, 'warnings.json'), 'utf8')),
     metadata: reader.metadata,
     sha256: createHash('sha256').update(await readFile(path.join(out, 'test.arrow'))).digest('hex'),
   };
@@ -100,9 +102,10 @@ describe('class-folders layout', () => {
     expect(out.images.every((im) => im.length === 32 * 32 * 3)).toBe(true);
 
     expect(out.rejects.map((r) => r.file).sort()).toEqual(classFolders.rejects.slice().sort());
-    const reason = Object.fromEntries(out.rejects.map((r) => [path.basename(r.file), r.reason]));
-    expect(reason['corrupt.jpg']).toMatch(/unreadable image: .*(premature|truncat|corrupt)/i);
-    expect(reason['notes.txt']).toMatch(/not an image/);
+    const reject = Object.fromEntries(out.rejects.map((r) => [path.basename(r.file), r]));
+    expect(reject['corrupt.jpg']).toMatchObject({ category: 'corrupt-jpeg', reason: 'VipsJpeg: premature end of JPEG image' });
+    expect(reject['notes.txt']).toMatchObject({ category: 'not-an-image', reason: expect.stringMatching(/not an image/) });
+    expect(out.warnings).toEqual([]); // CMYK, alpha, greyscale: no decoder warnings
 
     // Every ordinary image keeps its class colour through decode and resize (so labels and pixels line up).
     for (const [i, id] of out.ids.entries()) {
@@ -192,7 +195,7 @@ describe('flat layout', () => {
   it('reads a CSV of file,label with synset ids, names and indices; a missing file is a reject', async () => {
     const out = await run({ dir: csv.dir, layout: 'flat', groundTruth: csv.groundTruth, labels: csv.labels, preset: 'crop' }, 'csv');
     expectLabelsMatch(out, csv.expected);
-    expect(out.rejects).toEqual([{ file: 'missing.jpg', reason: 'file not found' }]);
+    expect(out.rejects).toEqual([{ file: 'missing.jpg', category: 'missing', reason: 'file not found: fix the ground-truth row or add the file' }]);
   });
 
   it('an unknown CSV label is an error naming it', async () => {
@@ -257,6 +260,10 @@ describe('presets', () => {
   it('rejects formats other than JPEG and PNG with the reason', async () => {
     const file = path.join(root, 'image.webp');
     await writeFile(file, await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).webp().toBuffer());
-    expect(await decodeImage(file, 'keras', target, 'white')).toEqual({ ok: false, reason: 'unsupported format webp (JPEG and PNG are read)' });
+    expect(await decodeImage(file, 'keras', target, 'white')).toEqual({
+      ok: false,
+      category: 'unsupported-format',
+      reason: 'unsupported format webp (JPEG and PNG are read)',
+    });
   });
 });

@@ -40,6 +40,42 @@ interface ModelJson {
   modelInitializer?: unknown;
 }
 
+const BYTES_PER_VALUE: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+
+/** Bytes one weight takes in its shards; undefined for string weights (their length is in the data). */
+export function weightByteLength(spec: tf.io.WeightsManifestEntry): number | undefined {
+  const perValue = BYTES_PER_VALUE[spec.quantization?.dtype ?? spec.dtype];
+  return perValue === undefined ? undefined : perValue * spec.shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * A weight group's shards must hold exactly the bytes its weights take (tfjs would otherwise fail
+ * deep inside, on a tensor "with 975 values"). tensorflowjs_converter cuts a group into equal
+ * shards, the last one smaller: a shard out of that line is named with the bytes it should hold;
+ * when none is, every shard of the group is named with its size.
+ */
+function checkShardSizes(group: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }, shards: Buffer[], dir: string, file: string): void {
+  const sizes = group.weights.map(weightByteLength);
+  if (sizes.some((n) => n === undefined)) return;
+  const needed = (sizes as number[]).reduce((a, b) => a + b, 0);
+  const held = shards.reduce((n, b) => n + b.length, 0);
+  if (held === needed) return;
+  const names = group.weights.map((w) => w.name);
+  const weights = `its weights ${names.slice(0, 3).join(', ')}${names.length > 3 ? `, … (${names.length})` : ''} take ${needed} bytes in all`;
+  const full = Math.max(...shards.slice(0, -1).map((b) => b.length));
+  const outOfLine = shards.findIndex((b, i) => (i < shards.length - 1 ? b.length < full : b.length > full));
+  const fault = held < needed ? 'cut short' : 'too long';
+  const hint = (which: string) => `${which} is ${fault} or from another conversion: copy it again from the tensorflowjs_converter output, or convert the model again`;
+  if (outOfLine !== -1) {
+    const shard = shards[outOfLine]!;
+    throw new GradsignError(`weight shard ${path.join(dir, group.paths[outOfLine]!)} holds ${shard.length} bytes, but ${file} needs ${shard.length + needed - held} there (${weights})`, {
+      hint: hint('the shard'),
+    });
+  }
+  const listed = group.paths.map((p, i) => `${path.join(dir, p)} (${shards[i]!.length} bytes)`).join(', ');
+  throw new GradsignError(`weight shards ${listed} hold ${held} bytes, but ${file} needs ${needed} (${weights})`, { hint: hint('a shard') });
+}
+
 /** Reads model.json and its shards into ModelArtifacts. */
 export async function readModelArtifacts(dir: string): Promise<{ artifacts: tf.io.ModelArtifacts; json: ModelJson }> {
   const file = path.join(dir, 'model.json');
@@ -61,15 +97,18 @@ export async function readModelArtifacts(dir: string): Promise<{ artifacts: tf.i
   const buffers: Buffer[] = [];
   for (const group of json.weightsManifest) {
     weightSpecs.push(...group.weights);
+    const shards: Buffer[] = [];
     for (const shard of group.paths) {
       try {
-        buffers.push(await readFile(path.join(dir, shard)));
+        shards.push(await readFile(path.join(dir, shard)));
       } catch {
         throw new GradsignError(`weight shard ${shard} listed in ${file} is missing`, {
           hint: 'copy every file the converter produced into the model directory',
         });
       }
     }
+    checkShardSizes(group, shards, dir, file);
+    buffers.push(...shards);
   }
   const artifacts: tf.io.ModelArtifacts = {
     modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
