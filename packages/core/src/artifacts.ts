@@ -308,6 +308,8 @@ export const ReportSummary = z.object({
     quantize: z.boolean(),
     /** Image files preprocessing skipped (unreadable, corrupt, not an image); null for Fashion-MNIST. */
     rejected: z.number().int().nullable().default(null),
+    /** Images used although their decoder warned (corrupt JPEG scan data; preprocess/warnings.json); null for Fashion-MNIST. */
+    decodeWarnings: z.number().int().nullable().default(null),
   }),
   /** The paper's own Table 1 (Inception V3 on ImageNet), kept apart from this run's rows. */
   paper: z.unknown(),

@@ -34,6 +34,8 @@ export interface RunArtifacts {
   evaluations: EvaluationData[];
   /** Source files preprocessing could not use (image folders), from preprocess/rejects.json. */
   rejected: number | null;
+  /** Images used although their decoder warned (corrupt scan data), from preprocess/warnings.json. */
+  decodeWarnings: number | null;
 }
 
 /** One clean image of the example grid. */
@@ -88,11 +90,11 @@ interface PredictionColumns {
   batches: { id: Int32Array; top5: Int32Array; top5Prob: Float32Array; adversarialTrueProb: Float32Array }[];
 }
 
-/** How many files preprocessing rejected; null when the dataset has no rejects (Fashion-MNIST). */
-async function countRejects(root: string): Promise<number | null> {
+/** How many entries a preprocess list holds (rejects.json, warnings.json); null when the dataset writes none (Fashion-MNIST). */
+async function countListed(root: string, file: 'rejects.json' | 'warnings.json'): Promise<number | null> {
   try {
-    const rejects = JSON.parse(await readFile(path.join(root, 'preprocess', 'rejects.json'), 'utf8')) as unknown[];
-    return Array.isArray(rejects) ? rejects.length : null;
+    const entries = JSON.parse(await readFile(path.join(root, 'preprocess', file), 'utf8')) as unknown[];
+    return Array.isArray(entries) ? entries.length : null;
   } catch {
     return null;
   }
@@ -122,14 +124,15 @@ export async function gatherReport(root: string, combinations: string[], options
     evaluations.push(read.evaluation);
     predictions.set(id, read.predictions);
   }
-  const rejected = await countRejects(root);
+  const rejected = await countListed(root, 'rejects.json');
+  const decodeWarnings = await countListed(root, 'warnings.json');
 
   const { correctConfidences, incorrect } = await readCleanConfidences(root, options);
   const examples = await readExamples(root, options.examplesPerBucket ?? 3, options);
   const wanted = new Set(examples.map((e) => e.id));
   const attacks = new Map<string, Map<number, ExampleAttack>>();
   for (const id of combinations) attacks.set(id, await readExampleAttacks(root, id, wanted, predictions.get(id)!, options));
-  return { run: { model, bucketing, evaluations, rejected }, figures: { correctConfidences, incorrect, examples, attacks } };
+  return { run: { model, bucketing, evaluations, rejected, decodeWarnings }, figures: { correctConfidences, incorrect, examples, attacks } };
 }
 
 /** One evaluation: its summary.json, and from one pass over its metrics.arrow the per-image errors and the prediction columns. */

@@ -19,7 +19,8 @@ export function renderMarkdown(s: ReportSummary, pipeline: PipelineConfig): stri
     '## Setup',
     '',
     `- Dataset: ${s.setup.dataset}${s.setup.preset ? ` (preprocessing preset \`${s.setup.preset}\`)` : ''}` +
-      (s.setup.rejected ? `; ${s.setup.rejected} source file(s) rejected (see preprocess/rejects.json)` : ''),
+      (s.setup.rejected ? `; ${s.setup.rejected} source file(s) rejected (see preprocess/rejects.json)` : '') +
+      (s.setup.decodeWarnings ? `; ${s.setup.decodeWarnings} image(s) used although their decoder warned (see preprocess/warnings.json)` : ''),
     `- Model: ${s.setup.model}; test accuracy ${s.setup.modelAccuracy === null ? 'n/a' : formatPct(s.setup.modelAccuracy)}; ${s.setup.numClasses} classes`,
     `- Clean accuracy on ${s.setup.cleanAccuracy.n} evaluated images: top-1 ${formatPct(s.setup.cleanAccuracy.top1)}, top-5 ${formatPct(s.setup.cleanAccuracy.top5)}`,
     `- Buckets: ${rule}; ${s.setup.buckets.perBucket} correctly classified images sampled per bucket (qualified: low ${s.setup.buckets.qualified.low}, medium ${s.setup.buckets.qualified.medium}, high ${s.setup.buckets.qualified.high})`,

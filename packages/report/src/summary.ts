@@ -69,6 +69,7 @@ export function buildSummaryDetailed(config: ReportedPipeline, run: RunArtifacts
       seed: config.config.seed,
       quantize: config.config.evaluate.quantize,
       rejected: run.rejected,
+      decodeWarnings: run.decodeWarnings,
     },
     paper: PAPER,
   };

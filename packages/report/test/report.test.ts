@@ -1,6 +1,6 @@
 /** The report stage on synthetic artifacts: report.html's content, byte-identical reruns, clear errors. */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +82,17 @@ describe('report.html', () => {
     expect(html.match(/<tr class="flagged"/g)).toHaveLength(1);
     const md = await readFile(path.join(tmp, 'out1', 'report.md'), 'utf8');
     expect(md).toMatch(/## Gradient diagnostics\n\nThe attack loss was differentiated from the logits.*1 attacked image was left unperturbed.*Possible gradient masking in 1 cell/);
+  });
+
+  it('counts the images used although their decoder warned (preprocess/warnings.json)', async () => {
+    const f = await makeFixture(path.join(tmp, 'artifacts', 'warned'), { pipeline: 'warned' });
+    const warnings = [1, 2].map((i) => ({ file: `c/${i}.jpg`, category: 'jpeg-warning', warning: 'VipsJpeg: Corrupt JPEG data: premature end of data segment' }));
+    await mkdir(path.join(f.root, 'preprocess'), { recursive: true });
+    await writeFile(path.join(f.root, 'preprocess', 'warnings.json'), JSON.stringify(warnings));
+    const warned = await report(f.config, f.root, path.join(tmp, 'out-warned'));
+    expect(warned.setup.decodeWarnings).toBe(2);
+    expect(summary.setup.decodeWarnings).toBeNull();
+    expect(await readFile(path.join(tmp, 'out-warned', 'report.md'), 'utf8')).toContain('2 image(s) used although their decoder warned (see preprocess/warnings.json)');
   });
 
   it('marks the four findings with their verdicts', () => {

@@ -13,7 +13,8 @@ export function factsSection(s: ReportSummary, pipeline: PipelineConfig, image: 
   const facts: [string, string][] = [
     ['Pipeline', `<code>${esc(s.pipeline)}</code>`],
     ['Dataset', `${esc(s.setup.dataset)}${s.setup.preset ? ` (preprocessing preset <code>${esc(s.setup.preset)}</code>)` : ''}; input ${image.height}×${image.width}×${image.channels}` +
-      (s.setup.rejected ? `; ${s.setup.rejected} source file(s) rejected as unreadable (preprocess/rejects.json)` : '')],
+      (s.setup.rejected ? `; ${s.setup.rejected} source file(s) rejected as unreadable (preprocess/rejects.json)` : '') +
+      (s.setup.decodeWarnings ? `; ${s.setup.decodeWarnings} image(s) used although their decoder warned of corrupt data (preprocess/warnings.json)` : '')],
     ['Model', `${esc(s.setup.model)}; test accuracy ${s.setup.modelAccuracy === null ? 'n/a' : formatPct(s.setup.modelAccuracy)}`],
     ['Clean accuracy', `top-1 ${formatPct(s.setup.cleanAccuracy.top1)}, top-5 ${formatPct(s.setup.cleanAccuracy.top5)} on ${formatCount(s.setup.cleanAccuracy.n)} evaluated images`],
     ['Classes', `${s.setup.numClasses}: ${s.setup.classNames.map((c, i) => `${i} ${esc(c)}`).join(', ')}`],
