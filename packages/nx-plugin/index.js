@@ -12,6 +12,7 @@ const { InvalidPipelineError, plan, plannerFingerprint } = require('./plan-memo.
 const { projectName } = require('./project-names.js');
 const { stageInputs } = require('./stage-inputs.js');
 const { summarizeRun } = require('./summary.js');
+const { warnIfRemoteCacheUnusable } = require('./remote-cache-hint.cjs');
 const path = require('node:path');
 
 /** @param {string} s */
@@ -134,9 +135,14 @@ const createNodes = [
   },
 ];
 
+/** @type {import('nx/src/project-graph/plugins').PreTasksExecution} */
+async function preTasksExecution(_options, context) {
+  await warnIfRemoteCacheUnusable(context);
+}
+
 /** @type {import('nx/src/project-graph/plugins').PostTasksExecution} */
 async function postTasksExecution(_options, context) {
   summarizeRun(context);
 }
 
-module.exports = { name: 'gradsign', createNodes, postTasksExecution };
+module.exports = { name: 'gradsign', createNodes, preTasksExecution, postTasksExecution };
