@@ -2,9 +2,12 @@
 /**
  * `npm run pipeline -- <name> [nx options]`: runs `nx run pipeline:<name>`, but first checks the
  * remote cache (if one is configured). Nx fails the whole run when the server is unreachable or
- * rejects the token; here an unusable server only costs a warning and the local cache is used.
+ * rejects the token; here an unusable server only costs a warning and the local cache is used, and
+ * a server that goes away mid-run (which fails the run) is named, with how to go on.
  */
 import { spawn } from 'node:child_process';
+import { checkTimeoutMs, configuredServer, remoteCacheProblem } from '../packages/nx-plugin/remote-cache.cjs';
+import { CHECKED_ENV } from '../packages/nx-plugin/remote-cache-hint.cjs';
 
 const [name = 'full', ...rest] = process.argv.slice(2);
 if (name === '--help' || name === '-h') {
@@ -17,36 +20,31 @@ if (name === '--help' || name === '-h') {
 }
 
 const env = { ...process.env };
-const server = env.NX_SELF_HOSTED_REMOTE_CACHE_SERVER?.replace(/\/+$/, '');
+const server = configuredServer(env);
 
-/** Why the remote cache cannot be used, or undefined when it can. */
-async function remoteCacheProblem(url, token) {
-  const timeout = AbortSignal.timeout(Number(env.GRADSIGN_CACHE_CHECK_TIMEOUT_MS ?? 3000));
-  try {
-    const health = await fetch(`${url}/health`, { signal: timeout });
-    if (!health.ok) return `its health check answered ${health.status}`;
-    // A hash that never exists: 404 means the token may read; 401/403 mean it may not.
-    const probe = await fetch(`${url}/v1/cache/gradsign-token-check`, {
-      headers: { authorization: `Bearer ${token ?? ''}` },
-      signal: timeout,
-    });
-    if (probe.status === 401 || probe.status === 403) return `it rejects the access token (${probe.status})`;
-    return undefined;
-  } catch (error) {
-    return `it is unreachable (${error.cause?.code ?? error.cause?.message ?? error.message})`;
-  }
-}
-
+const token = env.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN;
 if (server) {
-  const problem = await remoteCacheProblem(server, env.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN);
+  const problem = await remoteCacheProblem(server, token, checkTimeoutMs(env));
   if (problem) {
     process.stderr.write(`warning: remote cache ${server} not used: ${problem}; running with the local cache only\n`);
     delete env.NX_SELF_HOSTED_REMOTE_CACHE_SERVER;
     delete env.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN;
   } else {
     process.stderr.write(`remote cache: ${server}\n`);
+    env[CHECKED_ENV] = '1'; // the plugin need not check it again
   }
 }
 
 const child = spawn('npx', ['nx', 'run', `pipeline:${name}`, ...rest], { stdio: 'inherit', env });
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on('exit', async (code, signal) => {
+  const status = code ?? (signal ? 1 : 0);
+  // Nx fails the run when the server goes away mid-run: say so, and how to go on.
+  const problem = status !== 0 && env.NX_SELF_HOSTED_REMOTE_CACHE_SERVER ? await remoteCacheProblem(server, token, checkTimeoutMs(env)) : undefined;
+  if (problem) {
+    process.stderr.write(
+      `gradsign: the remote cache ${server} became unusable during the run (${problem}), which fails an Nx run.\n` +
+        `  Run \`npm run pipeline -- ${name}\` again (it falls back to the local cache), or add --skipRemoteCache.\n`,
+    );
+  }
+  process.exit(status);
+});

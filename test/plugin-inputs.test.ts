@@ -6,7 +6,8 @@
  *    stage's declared dependencies and core's: an undeclared import would be served stale cache
  *    hits when that package changes), and `usesBackend` exactly where a stage imports core's tf;
  *  - the native bindings (resolve-backend.cjs) and the stages (project-names.js) equal core's;
- *  - the plan memo is keyed on content, not mtimes, and a memoised plan does not load tsx.
+ *  - the plan memo is keyed on content, not mtimes, and a memoised plan (or a memoised invalid
+ *    pipeline's error) does not load tsx.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -128,5 +129,21 @@ describe('the plan memo', () => {
     const first = run();
     expect(first.tsx).toBe(true); // planned through core's TypeScript
     expect(run()).toEqual({ tasks: first.tasks, tsx: false });
+  });
+
+  test('an invalid pipeline\'s error is memoised too: it costs a cached rerun no tsx', () => {
+    const root = workspace();
+    writeFileSync(path.join(root, 'pipelines/broken.json'), JSON.stringify({ dataset: { kind: 'fashion-mnist' }, attacks: [{ methods: ['fgsm'], gradients: ['inverse'], eps: [-1] }] }));
+    const script = `
+      const { plan, InvalidPipelineError } = require(${JSON.stringify(path.join(PLUGIN, 'plan-memo.js'))});
+      let error;
+      try { plan(${JSON.stringify(root)}, 'pipelines/broken.json'); } catch (e) { error = e; }
+      const tsx = Object.keys(require.cache).some((m) => m.includes('/node_modules/tsx/'));
+      process.stdout.write(JSON.stringify({ invalid: error instanceof InvalidPipelineError, message: error.message, hint: error.hint, tsx }));`;
+    const run = () => JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as { invalid: boolean; message: string; hint: string; tsx: boolean };
+    const first = run();
+    expect(first).toMatchObject({ invalid: true, tsx: true });
+    expect(first.message).toContain('at attacks[0].eps[0]: ε must be > 0');
+    expect(run()).toEqual({ ...first, tsx: false });
   });
 });

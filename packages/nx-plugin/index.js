@@ -5,11 +5,15 @@
  * `pipeline:<name>`. Plain JavaScript (Nx loads plugins before any build); the pipeline schema and its
  * expansion are the TypeScript ones in @gradsign/core, loaded through tsx and memoised on disk
  * (plan-memo.js); each task's npm inputs come from the packages' own package.json (stage-inputs.js).
+ * An invalid pipeline file gets no stage projects, only a `pipeline:<name>` target that fails saying
+ * why; the other pipelines plan and run as usual.
  */
-const { plan, plannerFingerprint } = require('./plan-memo.js');
+const { InvalidPipelineError, plan, plannerFingerprint } = require('./plan-memo.js');
 const { projectName } = require('./project-names.js');
 const { stageInputs } = require('./stage-inputs.js');
 const { summarizeRun } = require('./summary.js');
+const { warnIfRemoteCacheUnusable } = require('./remote-cache-hint.cjs');
+const path = require('node:path');
 
 /** @param {string} s */
 function shellQuote(s) {
@@ -57,6 +61,29 @@ function stageProject(inputsOf, pipeline, task, names) {
   };
 }
 
+/**
+ * The `pipeline:<name>` target of a pipeline file that cannot be planned: it fails, printing core's
+ * message (the file and each bad field) again.
+ * @param {string} file @param {InvalidPipelineError} error
+ */
+function invalidPipelineTarget(file, error) {
+  return {
+    executor: 'nx:run-commands',
+    options: { command: ['node', 'packages/nx-plugin/explain-invalid-pipeline.cjs', file].map(shellQuote).join(' '), cwd: '{workspaceRoot}' },
+    cache: false,
+    metadata: { description: `INVALID, no tasks: ${error.message.split('\n')[0]}` },
+  };
+}
+
+/** @param {string} file @param {InvalidPipelineError} error */
+function warnInvalid(file, error) {
+  const name = path.basename(file, '.json');
+  process.stderr.write(
+    `gradsign: warning: ${file} is invalid, so it has no tasks (the other pipelines are not affected):\n` +
+      `  ${error.message.replace(/\n/g, '\n  ')}\n  hint: ${error.hint ?? 'fix the file'}; \`npx nx run pipeline:${name}\` shows this again\n`,
+  );
+}
+
 /** @type {import('nx/src/project-graph/plugins').CreateNodesV2} */
 const createNodes = [
   'pipelines/*.json',
@@ -76,7 +103,16 @@ const createNodes = [
       return found;
     };
     for (const file of files) {
-      const { name, tasks } = plan(root, file, fingerprint);
+      let planned;
+      try {
+        planned = plan(root, file, fingerprint);
+      } catch (error) {
+        if (!(error instanceof InvalidPipelineError)) throw error;
+        warnInvalid(file, error);
+        aggregate[path.basename(file, '.json')] = invalidPipelineTarget(file, error);
+        continue;
+      }
+      const { name, tasks } = planned;
       const names = new Map(tasks.map((/** @type {any} */ t) => [t.key, projectName(name, t)]));
       /** @type {Record<string, any>} */
       const projects = {};
@@ -99,9 +135,14 @@ const createNodes = [
   },
 ];
 
+/** @type {import('nx/src/project-graph/plugins').PreTasksExecution} */
+async function preTasksExecution(_options, context) {
+  await warnIfRemoteCacheUnusable(context);
+}
+
 /** @type {import('nx/src/project-graph/plugins').PostTasksExecution} */
 async function postTasksExecution(_options, context) {
   summarizeRun(context);
 }
 
-module.exports = { name: 'gradsign', createNodes, postTasksExecution };
+module.exports = { name: 'gradsign', createNodes, preTasksExecution, postTasksExecution };

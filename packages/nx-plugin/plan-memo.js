@@ -44,20 +44,47 @@ function plannerFingerprint(root) {
   return hash.digest('hex');
 }
 
+/** A pipeline file that cannot be planned: `message` names the file and each bad field, `hint` what to do. */
+class InvalidPipelineError extends Error {
+  /** @param {string} message @param {string | undefined} hint */
+  constructor(message, hint) {
+    super(message);
+    this.name = 'InvalidPipelineError';
+    this.hint = hint;
+  }
+}
+
+/** @param {string} memo @param {unknown} value */
+function writeMemo(memo, value) {
+  mkdirSync(path.dirname(memo), { recursive: true });
+  const tmp = `${memo}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value));
+  renameSync(tmp, memo);
+}
+
 /**
- * `{ name, tasks }` of pipelines/<name>.json. Throws core's GradsignError naming the file and each
- * bad field's path; Nx shows it.
+ * `{ name, tasks }` of pipelines/<name>.json. An invalid file throws InvalidPipelineError, with
+ * core's message naming the file and each bad field's path; that answer is memoised too, so a
+ * broken file costs the other pipelines' cached reruns nothing.
  * @param {string} root @param {string} file @param {string} fingerprint plannerFingerprint(root)
  */
 function plan(root, file, fingerprint = plannerFingerprint(root)) {
   const text = readFileSync(path.join(root, file), 'utf8');
   const key = createHash('sha256').update(file).update('\0').update(text).update('\0').update(fingerprint).digest('hex');
   const memo = path.join(root, MEMO_DIR, `${key}.json`);
+  let result;
   try {
-    return JSON.parse(readFileSync(memo, 'utf8'));
+    result = JSON.parse(readFileSync(memo, 'utf8'));
   } catch {
-    // not memoised yet
+    result = planned(root, file, text);
+    writeMemo(memo, result);
   }
+  if (result.invalid) throw new InvalidPipelineError(result.invalid.message, result.invalid.hint);
+  return result;
+}
+
+/** Plans through core's TypeScript; a user error (GradsignError) becomes `{ invalid }`. @param {string} root @param {string} file @param {string} text */
+function planned(root, file, text) {
   const coreSrc = path.join(root, 'packages/core/src');
   const tsx = require('tsx/cjs/api');
   /** @type {typeof import('../core/src/config.ts')} */
@@ -65,12 +92,12 @@ function plan(root, file, fingerprint = plannerFingerprint(root)) {
   /** @type {typeof import('../core/src/plan.ts')} */
   const planner = tsx.require(path.join(coreSrc, 'plan.ts'), __filename);
   const name = path.basename(file, '.json');
-  const result = { name, tasks: planner.planPipeline(name, config.parsePipelineText(text, file)) };
-  mkdirSync(path.dirname(memo), { recursive: true });
-  const tmp = `${memo}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(result));
-  renameSync(tmp, memo);
-  return result;
+  try {
+    return { name, tasks: planner.planPipeline(name, config.parsePipelineText(text, file)) };
+  } catch (error) {
+    if (!(error instanceof Error) || error.name !== 'GradsignError') throw error;
+    return { name, invalid: { message: error.message, hint: /** @type {{hint?: string}} */ (error).hint } };
+  }
 }
 
-module.exports = { plan, plannerFingerprint };
+module.exports = { plan, plannerFingerprint, InvalidPipelineError };

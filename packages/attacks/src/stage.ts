@@ -70,13 +70,10 @@ export function workersFor(configured: WorkersOption, work: number): WorkersOpti
 
 type BucketsReader = ArtifactReader<typeof BucketsArtifact.columns, typeof BucketsArtifact.metadata>;
 
-/** A batch an interrupted run saved, checked against the ids it must hold. */
-async function resumed(checkpoint: Checkpoint, index: number, ids: Int32Array, outDir: string): Promise<AttackResult> {
-  const b = await checkpoint.load(index);
-  if (b.id.length !== ids.length || b.id.some((id, i) => id !== ids[i])) {
-    throw new GradsignError(`saved batch ${index} in ${outDir}.partial does not match buckets.arrow`, { hint: `delete ${outDir}.partial and rerun` });
-  }
-  return { images: b.image, targets: b.target, zeroGradient: b.zeroGradient };
+/** Batch `index` as an interrupted run saved it, or attacked now when it was not saved (or was damaged). */
+async function savedOrAttacked(checkpoint: Checkpoint, index: number, ids: Int32Array, attack: () => Promise<AttackResult>): Promise<AttackResult> {
+  const saved = await checkpoint.load(index, ids);
+  return saved ? { images: saved.image, targets: saved.target, zeroGradient: saved.zeroGradient } : attack();
 }
 
 async function attackAll(
@@ -122,11 +119,10 @@ async function attackAll(
         for (let start = 0; start < batch.id.length; start += config.batchSize, index++) {
           const end = Math.min(batch.id.length, start + config.batchSize);
           const columns = { id: batch.id.slice(start, end), label: batch.label.slice(start, end), bucket: batch.bucket.slice(start, end) };
-          // A batch an interrupted run finished comes from the checkpoint; the others are attacked.
-          const result =
-            index < checkpoint.saved
-              ? resumed(checkpoint, index, columns.id, outDir)
-              : pool.run(attack, { ids: columns.id, labels: columns.label, top5: batch.top5.slice(start * 5, end * 5), pixels: batch.image.subarray(start * pixels, end * pixels) }, config.seed);
+          // A batch an interrupted run finished comes from the checkpoint (unless damaged); the others are attacked.
+          const attacked = () =>
+            pool.run(attack, { ids: columns.id, labels: columns.label, top5: batch.top5.slice(start * 5, end * 5), pixels: batch.image.subarray(start * pixels, end * pixels) }, config.seed);
+          const result = index < checkpoint.saved ? savedOrAttacked(checkpoint, index, columns.id, attacked) : attacked();
           // Keep a rejection handled while it waits in the queue; drain() rethrows it in order.
           result.catch(() => undefined);
           queue.push({ index, result, columns });

@@ -6,75 +6,22 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AdversarialArtifact, BucketsArtifact, GradsignError, readArtifact, writeArtifactBatches } from '@gradsign/core';
-import { saveLayersModel } from '@gradsign/core/tf';
+import { AdversarialArtifact, GradsignError, readArtifact } from '@gradsign/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { attackBatch, loadAttackModel, resolveAttack, runAttackStage } from '../src/index.ts';
-import { bytes, tinyCnn, useBackend } from './helpers.ts';
+import { bytes, useBackend } from './helpers.ts';
+import { CLASSES, N, SLOW_CONFIG, interruptedRun, makeStageFixture, stderrOf, type StageFixture } from './stage-fixture.ts';
 
-const CLASSES = 5;
-const N = 9;
 let dir: string;
+let fixture: StageFixture;
 let modelDir: string;
 let bucketsDir: string;
-let image: Uint8Array;
-let top5: Int32Array;
 
 beforeAll(async () => {
   await useBackend('wasm');
   dir = await mkdtemp(path.join(tmpdir(), 'gradsign-attacks-'));
-  modelDir = path.join(dir, 'model');
-  bucketsDir = path.join(dir, 'bucketing');
-  await saveLayersModel(tinyCnn(10, 10, 1, CLASSES), modelDir);
-  await writeFile(
-    path.join(modelDir, 'model-info.json'),
-    JSON.stringify({
-      schemaVersion: 1,
-      source: 'trained',
-      description: 'test',
-      format: 'layers',
-      input: { height: 10, width: 10, channels: 1 },
-      normalization: 'unit',
-      output: 'logits',
-      labelOffset: 0,
-      numClasses: CLASSES,
-      classNames: ['a', 'b', 'c', 'd', 'e'],
-      testAccuracy: null,
-      backend: 'wasm',
-    }),
-  );
-  image = Uint8Array.from({ length: N * 100 }, (_, i) => (i * 37) % 256);
-  top5 = Int32Array.from({ length: N * 5 }, (_, i) => (Math.floor(i / 5) + (i % 5)) % CLASSES);
-  const rows = (start: number, end: number) => ({
-    id: Int32Array.from({ length: end - start }, (_, i) => 10 + start + i),
-    label: Int32Array.from({ length: end - start }, (_, i) => (start + i) % CLASSES),
-    bucket: Array.from({ length: end - start }, (_, i) => (['low', 'medium', 'high'] as const)[(start + i) % 3]!),
-    confidence: new Float32Array(end - start).fill(0.5),
-    top5: top5.slice(start * 5, end * 5),
-    top5Prob: new Float32Array((end - start) * 5).fill(0.2),
-    structuralZeros: new Int32Array(end - start),
-    image: image.slice(start * 100, end * 100),
-  });
-  await writeArtifactBatches(
-    BucketsArtifact,
-    path.join(bucketsDir, 'buckets.arrow'),
-    {
-      rule: 'quantile',
-      thresholds: { high: 0.9, medium: 0.5 },
-      perBucket: 3,
-      seed: 0,
-      height: 10,
-      width: 10,
-      channels: 1,
-      classNames: ['a', 'b', 'c', 'd', 'e'],
-      numClasses: CLASSES,
-      cleanAccuracy: { n: N, top1: 1, top5: 1 },
-      qualified: { low: 3, medium: 3, high: 3 },
-    },
-    { top5: 5, top5Prob: 5, image: 100 },
-    // Two record batches of 5 and 4 rows.
-    [rows(0, 5), rows(5, N)],
-  );
+  fixture = await makeStageFixture(dir);
+  ({ modelDir, bucketsDir } = fixture);
 });
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -116,8 +63,8 @@ describe('runAttackStage', () => {
       {
         ids: all.id,
         labels: all.label,
-        top5,
-        pixels: Float32Array.from(image, (v) => v / 255),
+        top5: fixture.top5,
+        pixels: Float32Array.from(fixture.image, (v) => v / 255),
       },
       7,
     );
@@ -135,38 +82,14 @@ describe('runAttackStage', () => {
 });
 
 describe('resuming an interrupted attack', () => {
-  // Slow enough to kill mid-run: many BIM steps, one image per batch, one process.
-  const slow = { attack: { id: 'bim-inverse-slow', method: 'bim', gradient: 'inverse', eps: 8 / 255, norm: 'linf', steps: 1000 }, seed: 1, backend: 'wasm', batchSize: 1, workers: 1 };
+  const slow = SLOW_CONFIG;
 
   test('a killed run leaves no output; the rerun reuses finished batches and ends byte-identical', async () => {
-    const { spawn } = await import('node:child_process');
-    const { readdir, stat } = await import('node:fs/promises');
+    const { stat } = await import('node:fs/promises');
     const out = path.join(dir, 'resumed');
-    const cli = path.resolve(import.meta.dirname, '../bin/gradsign-attacks.js');
-    const child = spawn(process.execPath, [cli, '--config', JSON.stringify(slow), '--buckets', bucketsDir, '--model', modelDir, '--out', out], { stdio: 'ignore' });
-    // Kill it once two batches are saved.
-    const deadline = Date.now() + 60_000;
-    let saved: string[] = [];
-    while (Date.now() < deadline) {
-      saved = (await readdir(`${out}.partial`).catch(() => [] as string[])).filter((f) => f.startsWith('batch-'));
-      if (saved.length >= 2) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
-    expect(saved.length).toBeGreaterThanOrEqual(2);
-    expect(saved.length).toBeLessThan(N);
-    await expect(stat(out)).rejects.toThrow(); // no partial artifact where the finished one belongs
-
-    const logs: string[] = [];
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => (logs.push(String(chunk)), true)) as typeof process.stderr.write;
-    try {
-      await runAttackStage(slow, bucketsDir, modelDir, out);
-    } finally {
-      process.stderr.write = write;
-    }
-    expect(logs.join('')).toMatch(/resuming: \d+ batch\(es\) were finished by an interrupted run/);
+    await interruptedRun(fixture, out, 2);
+    const logs = await stderrOf(() => runAttackStage(slow, bucketsDir, modelDir, out));
+    expect(logs).toMatch(/resuming: \d+ batch\(es\) were finished by an interrupted run/);
     await expect(stat(`${out}.partial`)).rejects.toThrow(); // cleaned up once complete
 
     const fresh = path.join(dir, 'fresh');

@@ -13,6 +13,8 @@ export interface HandlerDeps {
 }
 
 const CACHE_PREFIX = '/v1/cache/';
+/** Logged when the client went away before any answer (nginx's "client closed request"). */
+export const CLIENT_CLOSED_REQUEST = 499;
 
 export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
@@ -26,8 +28,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     res.once('close', () => {
       const ms = (performance.now() - started).toFixed(1);
       const aborted = finished ? '' : ' aborted';
+      // Until headers are sent, statusCode is Node's default 200: nothing was answered, let alone stored.
+      const status = res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
       deps.log(
-        `${new Date().toISOString()} ${req.method} ${printable(path)} ${res.statusCode} ` +
+        `${new Date().toISOString()} ${req.method} ${printable(path)} ${status} ` +
           `in=${metrics.bytesIn} out=${metrics.bytesOut} ${ms}ms${aborted}`,
       );
     });

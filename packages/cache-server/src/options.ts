@@ -71,6 +71,21 @@ export function resolveOptions(options: CacheServerOptions): ResolvedOptions {
   return resolved;
 }
 
+/**
+ * Warnings about a configuration that works but is probably not what was meant: a token in both
+ * lists may upload, though whoever holds it was likely meant to only read. Tokens are not named.
+ */
+export function configurationWarnings(readTokens: readonly string[], writeTokens: readonly string[]): string[] {
+  const writers = new Set(writeTokens);
+  const both = new Set(readTokens.filter((token) => writers.has(token))).size;
+  if (both === 0) return [];
+  return [
+    `warning: ${both} token${both === 1 ? ' is' : 's are'} configured both as a read token and as a write token: ` +
+      `${both === 1 ? 'it' : 'they'} may upload. Give each token one role: remove ${both === 1 ? 'it' : 'them'} from ` +
+      `--read-token / GRADSIGN_CACHE_READ_TOKENS, or from --write-token / GRADSIGN_CACHE_WRITE_TOKENS if ${both === 1 ? 'it' : 'they'} should only download.`,
+  ];
+}
+
 /** A token must survive being sent as `Authorization: Bearer <token>` unchanged. */
 export function isUsableToken(token: string): boolean {
   return /^[\x21-\x7e]+$/.test(token);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { createAuthorizer } from './auth.ts';
 import { createRequestHandler } from './handler.ts';
-import { resolveOptions, type CacheServerOptions } from './options.ts';
+import { configurationWarnings, resolveOptions, type CacheServerOptions } from './options.ts';
 import { DiskStore } from './store.ts';
 
 export interface CacheServer {
@@ -37,6 +37,7 @@ export function createCacheServer(options: CacheServerOptions): CacheServer {
     server,
     store,
     async listen() {
+      for (const warning of configurationWarnings(config.readTokens, config.writeTokens)) config.log(`${new Date().toISOString()} ${warning}`);
       await store.init();
       await new Promise<void>((resolveListen, reject) => {
         server.once('error', reject);

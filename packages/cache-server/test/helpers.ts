@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { createCacheServer, type CacheServerOptions } from '../src/index.ts';
 
 export const BIN = fileURLToPath(new URL('../bin/gradsign-cache-server.js', import.meta.url));
@@ -153,6 +155,23 @@ export function peakRssBytes(pid: number): number {
   const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
   if (!match) throw new Error('VmHWM not found in /proc status');
   return Number(match[1]) * 1024;
+}
+
+/**
+ * Start a 1,000,000-byte upload of `hash`, send 400,000 bytes, wait until the server has started the
+ * temp file in `dir`, then drop the connection.
+ */
+export async function abandonUpload(port: number, dir: string, hash: string): Promise<void> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(
+    `PUT /v1/cache/${hash} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${WRITE_TOKEN}\r\n` +
+      `Content-Length: 1000000\r\n\r\n`,
+  );
+  socket.write(randomBytes(400_000));
+  await waitFor(() => readdirSync(dir).length > 0, 5000, 'the temp file');
+  expect(readdirSync(dir).every((name) => name.startsWith('.upload-'))).toBe(true);
+  socket.destroy();
 }
 
 /** Poll `predicate` every 25 ms until it holds, at most `timeoutMs`. */

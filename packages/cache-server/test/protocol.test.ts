@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { auth, cleanup, READ_TOKEN, request, startServer, waitFor, WRITE_TOKEN } from './helpers.ts';
+import { abandonUpload, auth, cleanup, READ_TOKEN, request, startServer, waitFor, WRITE_TOKEN } from './helpers.ts';
 
 afterEach(cleanup);
 
@@ -160,16 +159,7 @@ describe('validation and limits', () => {
 
   it('leaves no entry and no temp file when the client aborts mid-upload', async () => {
     const { port, dir } = await startServer();
-    const socket = net.connect(port, '127.0.0.1');
-    await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(
-      `PUT /v1/cache/aborted HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${WRITE_TOKEN}\r\n` +
-        `Content-Length: 1000000\r\n\r\n`,
-    );
-    socket.write(randomBytes(400_000));
-    await waitFor(() => readdirSync(dir).length > 0, 5000, 'the temp file');
-    expect(readdirSync(dir).every((name) => name.startsWith('.upload-'))).toBe(true);
-    socket.destroy();
+    await abandonUpload(port, dir, 'aborted');
     await waitFor(() => readdirSync(dir).length === 0, 5000, 'the temp file to be removed');
     expect((await request(port, 'GET', '/v1/cache/aborted', { headers: auth(READ_TOKEN) })).status).toBe(404);
   });
