@@ -62,7 +62,8 @@ describe('a damaged saved batch', () => {
   test('a batch holding other images (a file swapped or overwritten) is discarded the same way', async () => {
     const out = await copyOfInterrupted('swapped');
     const partial = `${out}.partial`;
-    await copyFile(path.join(partial, 'batch-000000.arrow'), path.join(partial, 'batch-000002.arrow'));
+    // The whole file, checksum included: a valid artifact, but not the images batch 2 must hold.
+    for (const suffix of ['', '.sha256']) await copyFile(path.join(partial, `batch-000000.arrow${suffix}`), path.join(partial, `batch-000002.arrow${suffix}`));
     const logs = await resume(out);
     expect(logs).toMatch(/warning: saved batch \S+batch-000002\.arrow is damaged \(its image ids are not those of buckets\.arrow/);
     expect((await output(out)).equals(fresh)).toBe(true);

@@ -169,7 +169,7 @@ interface AttackIssue {
 /** The rules an attack must satisfy beyond each field's own type, each message written once. */
 function attackIssues(a: { method: Method; eps: number; norm: Norm; steps?: number | undefined; alpha?: number | undefined }): AttackIssue[] {
   const issues: AttackIssue[] = [];
-  if (a.eps < MIN_EPS) issues.push({ path: ['eps'], message: `ε = ${a.eps} is below ${MIN_EPS}: too small to move a float32 pixel in [0,1]; ε is in pixel units, e.g. 8/255` });
+  if (a.eps > 0 && a.eps < MIN_EPS) issues.push({ path: ['eps'], message: `ε = ${a.eps} is below ${MIN_EPS}: too small to move a float32 pixel in [0,1]; ε is in pixel units, e.g. 8/255` });
   if (a.norm === 'linf' && a.eps > 1) issues.push({ path: ['eps'], message: `an L∞ ε must be at most 1, i.e. in (0, 1] (pixels are in [0,1]), got ${a.eps}` });
   if (a.norm === 'l2' && a.method !== 'fgsm' && (a.steps === undefined || a.alpha === undefined)) {
     issues.push({ path: ['norm'], message: `an L2 ${a.method} attack needs explicit alpha and steps (L2 has no paper default)` });

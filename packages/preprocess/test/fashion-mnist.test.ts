@@ -65,7 +65,7 @@ describe('preprocess (Fashion-MNIST)', () => {
     const dir = await fakeDataset('ok');
     const out = path.join(root, 'out-ok');
     await preprocess({ dataset: { kind: 'fashion-mnist', dir, trainLimit: 4 } }, out);
-    expect((await readdir(out)).sort()).toEqual(['test.arrow', 'train.arrow']);
+    expect((await readdir(out)).sort()).toEqual(['test.arrow', 'test.arrow.sha256', 'train.arrow', 'train.arrow.sha256']);
     const train = await readArtifact(ImagesArtifact, path.join(out, 'train.arrow'));
     const data = await train.readAll();
     await train.close();

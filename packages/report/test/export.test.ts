@@ -105,7 +105,7 @@ describe('exportCombination', () => {
     expect((error as Error).message).toContain('no combination "bim-inverse-eps0.5"');
     expect((error as Error).message).toContain(available.join(', '));
     const none = await exportCombination({ artifacts: fx.root, combination: undefined, out: path.join(tmp, 'x') }).catch((e: unknown) => e);
-    expect((none as Error).message).toMatch(/--combination; available in .*: bim-inverse-eps0\.0157/);
+    expect((none as Error).message).toMatch(/--combination; available in .*: bim-inverse-eps4-255/);
   });
 
   it('names a missing artifacts directory or evaluation', async () => {
@@ -115,7 +115,7 @@ describe('exportCombination', () => {
     await rm(path.join(f.root, 'evaluate', 'fgsm-inverse-eps8-255'), { recursive: true });
     const missing = await exportCombination({ artifacts: f.root, combination: 'fgsm-inverse-eps8-255', out: path.join(tmp, 'x') }).catch((e: unknown) => e);
     expect((missing as GradsignError).message).toMatch(/missing metrics artifact/);
-    expect((missing as GradsignError).hint).toMatch(/evaluate stage for combination fgsm-inverse-eps0\.0314/);
+    expect((missing as GradsignError).hint).toMatch(/evaluate stage for combination fgsm-inverse-eps8-255/);
   });
 });
 
@@ -129,6 +129,6 @@ describe('gradsign-export CLI', () => {
     expect(ok.stdout).toMatch(/wrote 18 PNG files \(5×4, grey, 8-bit\)/);
     const bad = await run(process.execPath, [BIN, '--artifacts', fx.root, '--combination', 'nope', '--out', out]).catch((e: { code: number; stderr: string }) => e);
     expect((bad as { code: number }).code).toBe(1);
-    expect((bad as { stderr: string }).stderr).toMatch(/error: no combination "nope" .*available: bim-inverse-eps0\.0157/);
+    expect((bad as { stderr: string }).stderr).toMatch(/error: no combination "nope" .*available: bim-inverse-eps4-255/);
   }, 30_000);
 });
