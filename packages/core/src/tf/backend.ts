@@ -1,7 +1,9 @@
 /**
- * Backend selection. `auto` takes the first that loads of tfjs-node-gpu → tfjs-node → wasm → cpu.
- * tfjs-node(-gpu) are optional: users on GPU machines install them (README); they are never a
- * dependency, since their install script downloads libtensorflow.
+ * Backend selection. `auto` takes the first that loads of tfjs-node-gpu → webgpu on a hardware
+ * adapter → tfjs-node → wasm → cpu. tfjs-node(-gpu) are optional: users on GPU machines install them
+ * (README); they are never a dependency, since their install script downloads libtensorflow. webgpu
+ * (Dawn's prebuilt bindings) is a dependency; its software adapter is taken only when `webgpu` is
+ * asked for by name (webgpu.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
@@ -11,6 +13,7 @@ import { log } from '../progress.ts';
 import { BACKENDS, type Backend } from '../config.ts';
 import { registerGradientFixes } from './gradients/index.ts';
 import { registerWasmKernels } from './kernels/registry.ts';
+import { describeAdapter, initWebgpu, type WebgpuAdapter } from './webgpu.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -23,9 +26,15 @@ export const NATIVE_BINDINGS = [
   ['@tensorflow/tfjs-node', 'tensorflow'],
 ] as const;
 export type NativeBackend = (typeof NATIVE_BINDINGS)[number][1];
-export type ResolvedBackend = NativeBackend | 'wasm' | 'cpu';
+export type ResolvedBackend = NativeBackend | 'webgpu' | 'wasm' | 'cpu';
 
 let active: ResolvedBackend | undefined;
+let activeAdapter: WebgpuAdapter | undefined;
+
+/** The webgpu adapter the selected backend runs on, when it is webgpu. */
+export function selectedAdapter(): WebgpuAdapter | undefined {
+  return active === 'webgpu' ? activeAdapter : undefined;
+}
 
 /** Which optional native binding is installed, without loading it (cheap). */
 export function installedNativeBinding(): NativeBackend | undefined {
@@ -40,8 +49,9 @@ export function installedNativeBinding(): NativeBackend | undefined {
   return undefined;
 }
 
-async function tryNative(): Promise<ResolvedBackend | undefined> {
+async function tryNative(only?: NativeBackend): Promise<ResolvedBackend | undefined> {
   for (const [pkg, name] of NATIVE_BINDINGS) {
+    if (only && name !== only) continue;
     try {
       await import(pkg);
       if (await tf.setBackend('tensorflow')) return name;
@@ -73,17 +83,32 @@ export async function selectBackend(requested: Backend = 'auto', options: { quie
   const wanted = (process.env.GRADSIGN_BACKEND as Backend | undefined) || requested;
   if (active) return active;
   let chosen: ResolvedBackend | undefined;
-  if (wanted === 'auto' || wanted === 'tensorflow') chosen = await tryNative();
+  if (wanted === 'auto') {
+    chosen = await tryNative('tensorflow-gpu');
+    if (!chosen && (activeAdapter = await initWebgpu({ allowSoftware: false }))) chosen = 'webgpu';
+    chosen ??= await tryNative('tensorflow');
+  }
+  if (wanted === 'tensorflow') chosen = await tryNative();
   if (!chosen && wanted === 'tensorflow') {
     throw new GradsignError('backend "tensorflow" requested but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads', {
       hint: `install one (README, "Backends and GPUs"), or use --backend ${BACKENDS.filter((b) => b !== 'tensorflow').join('|')}`,
     });
+  }
+  if (wanted === 'webgpu') {
+    activeAdapter = await initWebgpu({ allowSoftware: true });
+    if (!activeAdapter) {
+      throw new GradsignError('backend "webgpu" requested but no WebGPU adapter is available', {
+        hint: 'on a machine with a GPU, install its Vulkan driver (README, "Backends and GPUs"); without one, run scripts/prepare-webgpu.sh for the software driver, or use --backend wasm',
+      });
+    }
+    chosen = 'webgpu';
   }
   if (!chosen && (wanted === 'auto' || wanted === 'wasm')) chosen = (await initWasm()) ? 'wasm' : undefined;
   if (!chosen && wanted === 'wasm') {
     throw new GradsignError('backend "wasm" requested but it failed to initialise', { hint: 'use --backend cpu' });
   }
   if (!chosen) {
+    // Explicitly: a registered webgpu backend outranks wasm and cpu in tfjs's own choice.
     await tf.setBackend('cpu');
     chosen = 'cpu';
   }
@@ -93,7 +118,8 @@ export async function selectBackend(requested: Backend = 'auto', options: { quie
   // Production mode: skips debug checks and silences tfjs's "install tfjs-node" banner.
   tf.enableProdMode();
   active = chosen;
-  if (!options.quiet) log(`backend: ${chosen}${wanted !== 'auto' ? ` (requested ${wanted})` : ''}`);
+  const adapter = chosen === 'webgpu' && activeAdapter ? `, adapter ${describeAdapter(activeAdapter)}` : '';
+  if (!options.quiet) log(`backend: ${chosen}${adapter}${wanted !== 'auto' ? ` (requested ${wanted})` : ''}`);
   return chosen;
 }
 

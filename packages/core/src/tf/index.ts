@@ -9,3 +9,4 @@ export * from './model-forward.ts';
 export * from './loss-gradient.ts';
 export * from './gradient-diagnostics.ts';
 export * from './kernels/index.ts';
+export * from './webgpu.ts';
