@@ -16,6 +16,7 @@ import {
   GradsignError,
   Progress,
   defineStage,
+  formatDuration,
   log,
   parseWith,
   readArtifact,
@@ -111,8 +112,13 @@ async function attackAll(
         await writer.write(out);
         if (job.index >= checkpoint.saved) await checkpoint.save(job.index, out);
         progress.tick(targets.length);
+        if (job.index >= checkpoint.saved && !estimated) {
+          estimated = true;
+          logEstimate(attack, progress, targets.length, total);
+        }
       }
     };
+    let estimated = false;
     let index = 0;
     try {
       for await (const batch of buckets.batches()) {
@@ -176,3 +182,10 @@ export const attacksStage = defineStage({
   ],
   run: (config, { buckets, model, out }) => runAttackStage(config, buckets, model, out),
 });
+
+/** After the first attacked batch: how long the whole combination will take on this machine. */
+function logEstimate(attack: ResolvedAttack, progress: Progress, batchImages: number, total: number): void {
+  const left = progress.remainingSeconds();
+  if (left === undefined || batchImages >= total) return;
+  log(`attack ${attack.id}: first batch of ${batchImages} images done; estimated ${formatDuration(left)} more for the remaining ${total - batchImages} (${attack.steps} step${attack.steps === 1 ? '' : 's'} each)`);
+}

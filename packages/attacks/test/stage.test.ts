@@ -93,7 +93,9 @@ describe('resuming an interrupted attack', () => {
     await expect(stat(`${out}.partial`)).rejects.toThrow(); // cleaned up once complete
 
     const fresh = path.join(dir, 'fresh');
-    await runAttackStage(slow, bucketsDir, modelDir, fresh);
+    const freshLogs = await stderrOf(() => runAttackStage(slow, bucketsDir, modelDir, fresh));
+    // A fresh run says, after its first batch, how long the rest will take on this machine.
+    expect(freshLogs).toMatch(new RegExp(`first batch of 1 images done; estimated [0-9.hms]+ more for the remaining ${N - 1} \\(1000 steps each\\)`));
     const [a, b] = await Promise.all([readFile(path.join(out, 'adversarial.arrow')), readFile(path.join(fresh, 'adversarial.arrow'))]);
     expect(a.equals(b)).toBe(true);
   }, 180_000);
