@@ -5,6 +5,7 @@
  * in flight so no worker waits while the main thread reads or writes; the output order and bytes
  * are those of the single-process path.
  */
+import { attackBatchSize } from './batch-size.ts';
 import { Checkpoint } from './checkpoint.ts';
 import path from 'node:path';
 import { z } from 'zod';
@@ -12,6 +13,7 @@ import {
   AdversarialArtifact,
   AttackCombination,
   Backend,
+  BatchSize,
   BucketsArtifact,
   GradsignError,
   Progress,
@@ -34,7 +36,7 @@ export const AttackStageConfig = z
   .object({
     attack: AttackCombination,
     seed: z.number().int().min(0).default(0),
-    batchSize: z.number().int().positive().default(128),
+    batchSize: BatchSize.default(128),
     backend: Backend.default('auto'),
     /** Worker threads: "auto" (one per core on wasm/cpu), or a number; 1 runs in-process. Results do not depend on it. */
     workers: z.union([z.literal('auto'), z.number().int().positive()]).default('auto'),
@@ -80,7 +82,7 @@ async function savedOrAttacked(checkpoint: Checkpoint, index: number, ids: Int32
 async function attackAll(
   pool: AttackPool,
   attack: ResolvedAttack,
-  config: AttackStageConfig,
+  config: AttackStageConfig & { batchSize: number },
   info: ModelInfo,
   buckets: BucketsReader,
   pixels: number,
@@ -157,9 +159,10 @@ export async function runAttackStage(rawConfig: unknown, bucketsDir: string, mod
     const pixels = buckets.listSizes.image as number;
     const total = 3 * buckets.metadata.perBucket;
     const workers = workersFor(config.workers, total * attack.steps * pixels);
+    const batchSize = await attackBatchSize(config.batchSize, modelDir, config.backend, workers, total);
     const pool = await AttackPool.create({ source: { kind: 'dir', dir: modelDir }, workers, backend: config.backend });
     try {
-      await attackAll(pool, attack, config, info, buckets, pixels, total, outDir);
+      await attackAll(pool, attack, { ...config, batchSize }, info, buckets, pixels, total, outDir);
     } finally {
       await pool.close();
     }

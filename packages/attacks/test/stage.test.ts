@@ -35,11 +35,15 @@ describe('runAttackStage', () => {
       { workers: 1, batchSize: 4 },
       { workers: 2, batchSize: 128 },
       { workers: 2, batchSize: 3 },
+      { workers: 1, batchSize: 'auto' },
     ];
+    process.env.XDG_CACHE_HOME = dir; // batchSize "auto" memoises its probe there
     const results = [];
     for (const [i, o] of outs.entries()) {
       const out = path.join(dir, `out${i}`);
-      const resolved = await runAttackStage({ attack, seed: 7, backend: 'wasm', ...o }, bucketsDir, modelDir, out);
+      let resolved!: Awaited<ReturnType<typeof runAttackStage>>;
+      const logs = await stderrOf(async () => (resolved = await runAttackStage({ attack, seed: 7, backend: 'wasm', ...o }, bucketsDir, modelDir, out)));
+      if (o.batchSize === 'auto') expect(logs).toMatch(/batchSize auto: \d+ on wasm \(limited by images; ≈[\d.]+ MiB per image/);
       expect(resolved.steps).toBe(3);
       // (The files differ in their record-batch layout, which follows batchSize; the rows do not.)
       const reader = await readArtifact(AdversarialArtifact, path.join(out, 'adversarial.arrow'));

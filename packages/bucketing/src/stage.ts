@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import {
   Backend,
+  BatchSize,
   BUCKETS,
   BucketsArtifact,
   BucketsConfig,
@@ -17,7 +18,7 @@ import {
   type BucketName,
   type BucketingMetadata,
 } from '@gradsign/core';
-import { loadClassifier, pixelsToTensor, selectBackend, structuralZeroCounts, tf, type Classifier } from '@gradsign/core/tf';
+import { forwardBatchWork, loadClassifier, modelBatchKey, pixelsToTensor, resolveBatchSize, selectBackend, structuralZeroCounts, tf, type Classifier } from '@gradsign/core/tf';
 import { assignBucket, quantileThresholds, sampleBuckets, type Candidate, type Thresholds } from './buckets.ts';
 import { predictClean, type CleanRow } from './predict-clean.ts';
 
@@ -25,7 +26,7 @@ export const BucketingStageConfig = z
   .object({
     buckets: BucketsConfig,
     seed: z.number().int().min(0).default(0),
-    batchSize: z.number().int().positive().default(128),
+    batchSize: BatchSize.default(128),
     backend: Backend.default('auto'),
   })
   .strict();
@@ -67,13 +68,14 @@ function chooseBuckets(rows: CleanRow[], config: BucketingStageConfig) {
  */
 export async function bucketing(rawConfig: unknown, dataDir: string, modelDir: string, outDir: string): Promise<BucketingMetadata> {
   const config = parseWith(BucketingStageConfig, rawConfig, 'bucketing config');
-  await selectBackend(config.backend);
+  const backend = await selectBackend(config.backend);
   const { classifier, info } = await loadClassifier(modelDir);
+  const batchSize = await resolveBatchSize(config.batchSize, forwardBatchWork(classifier, backend, await modelBatchKey(modelDir, 'forward')));
   const testFile = path.join(dataDir, 'test.arrow');
   let meta: BucketingMetadata | undefined;
   try {
     await writeDirAtomic(outDir, async (tmp) => {
-      const clean = await predictClean(classifier, testFile, path.join(tmp, 'clean-predictions.arrow'), config.batchSize);
+      const clean = await predictClean(classifier, testFile, path.join(tmp, 'clean-predictions.arrow'), batchSize);
       checkAccuracy(clean.accuracy, classifier.numClasses);
       const { thresholds, qualified, sampled } = chooseBuckets(clean.rows, config);
       meta = {

@@ -28,6 +28,15 @@ export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const
 export const Backend = z.enum(BACKENDS);
 export type Backend = z.infer<typeof Backend>;
 
+/**
+ * Images per batch: a number, or "auto" (core's tf/batch-size.ts: the largest batch the backend's
+ * memory holds, measured on this machine). Results never depend on it, only speed and memory do.
+ */
+export const BatchSize = z.union([z.number().int().positive(), z.literal('auto')], {
+  error: (issue) => `batchSize must be a whole number ≥ 1 or "auto", got ${JSON.stringify(issue.input)}`,
+});
+export type BatchSize = z.infer<typeof BatchSize>;
+
 export const FashionMnistDataset = z
   .object({
     kind: z.literal('fashion-mnist'),
@@ -219,7 +228,8 @@ export const PipelineConfig = z
     description: z.string().optional(),
     seed: z.number().int().min(0).default(0),
     backend: Backend.default('auto'),
-    batchSize: z.number().int().positive().default(128),
+    /** Default: 128 for the embedded model, "auto" for your own (plan.ts). */
+    batchSize: BatchSize.optional(),
     dataset: DatasetConfig,
     model: ModelConfig,
     buckets: BucketsConfig.default({ rule: 'thresholds', thresholds: { high: 0.3, medium: 0.15 }, perBucket: 500 }),

@@ -127,6 +127,8 @@ function datasetWithLabels(config: PipelineConfig) {
 export function planPipeline(name: string, config: PipelineConfig): StageTask[] {
   const dir = (...parts: string[]) => artifactDir(name, ...parts);
   const backend = config.backend;
+  // Your own model's memory is unknown until measured; the embedded CNN's is small.
+  const batchSize = config.batchSize ?? (config.model.kind === 'tfjs' ? 'auto' : 128);
   const combos = expandAttacks(config.attacks);
   const external = externalInputs(config);
   const tasks: StageTask[] = [
@@ -156,7 +158,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       outDir: dir('bucketing'),
       dependsOn: ['preprocess', 'model'],
       args: [
-        '--config', json({ buckets: config.buckets, seed: config.seed, batchSize: config.batchSize, backend }),
+        '--config', json({ buckets: config.buckets, seed: config.seed, batchSize, backend }),
         '--data', dir('preprocess'),
         '--model', dir('model'),
         '--out', dir('bucketing'),
@@ -171,7 +173,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       outDir: dir('attacks', combo.id),
       dependsOn: ['model', 'bucketing'],
       args: [
-        '--config', json({ attack: combo, seed: config.seed, batchSize: config.batchSize, backend }),
+        '--config', json({ attack: combo, seed: config.seed, batchSize, backend }),
         '--buckets', dir('bucketing'),
         '--model', dir('model'),
         '--out', dir('attacks', combo.id),
@@ -186,7 +188,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       outDir: dir('evaluate', combo.id),
       dependsOn: ['model', 'bucketing', `attacks/${combo.id}`],
       args: [
-        '--config', json({ evaluate: config.evaluate, batchSize: config.batchSize, backend }),
+        '--config', json({ evaluate: config.evaluate, batchSize, backend }),
         '--attack', dir('attacks', combo.id),
         '--buckets', dir('bucketing'),
         '--model', dir('model'),

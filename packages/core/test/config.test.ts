@@ -59,6 +59,24 @@ describe('pipeline config', () => {
     expect(tasks.find((t) => t.key === 'preprocess')!.args.join(' ')).not.toContain('epochs');
   });
 
+  it('batchSize: a number or "auto"; by default 128 for the embedded model and "auto" for your own', () => {
+    const batchOf = (config: unknown, key: string) => {
+      const args = planPipeline('x', PipelineConfig.parse(config)).find((t) => t.key === key)!.args;
+      return JSON.parse(args[args.indexOf('--config') + 1]!).batchSize;
+    };
+    expect(batchOf(valid, 'attacks/bim-inverse-eps0.1')).toBe(128);
+    expect(batchOf({ ...valid, batchSize: 'auto' }, 'bucketing')).toBe('auto');
+    expect(batchOf({ ...valid, batchSize: 32 }, 'evaluate/bim-inverse-eps0.1')).toBe(32);
+    const own = {
+      dataset: { kind: 'image-folder', dir: 'data/x' },
+      model: { kind: 'tfjs', path: 'data/m', labels: 'data/labels.txt', spec: { height: 75, width: 75, channels: 3 } },
+      attacks: valid.attacks,
+    };
+    expect(batchOf(own, 'attacks/fgsm-inverse-eps8-255')).toBe('auto');
+    expect(() => parsePipelineText(JSON.stringify({ ...valid, batchSize: 'big' }), 'p')).toThrowError(/batchSize must be a whole number ≥ 1 or "auto", got "big"/);
+    expect(() => parsePipelineText(JSON.stringify({ ...valid, batchSize: 0 }), 'p')).toThrowError(/batchSize/);
+  });
+
   describe('ε ids are unique for distinct values, and equal values are named', () => {
     const sweep = (eps: unknown[]) => ({ methods: ['fgsm'], gradients: ['inverse'], eps });
     const ids = (...sweeps: unknown[]) => expandAttacks(PipelineConfig.parse({ ...valid, attacks: sweeps }).attacks).map((c) => c.id);

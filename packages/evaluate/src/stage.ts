@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   AdversarialArtifact,
   Backend,
+  BatchSize,
   BucketsArtifact,
   EvaluateConfig,
   EvaluationSummary,
@@ -23,14 +24,14 @@ import {
   writeFileAtomic,
   type BucketName,
 } from '@gradsign/core';
-import { loadClassifier, predictTopK, selectBackend, type Classifier } from '@gradsign/core/tf';
+import { forwardBatchWork, loadClassifier, modelBatchKey, predictTopK, resolveBatchSize, selectBackend, type Classifier } from '@gradsign/core/tf';
 import { errors, perturbationNorms, summarize, type ImageMetrics } from './metrics.ts';
 import { RowCursor } from './rows.ts';
 
 export const EvaluateStageConfig = z
   .object({
     evaluate: EvaluateConfig,
-    batchSize: z.number().int().positive().default(128),
+    batchSize: BatchSize.default(128),
     backend: Backend.default('auto'),
   })
   .strict();
@@ -90,8 +91,9 @@ function measureBatch(
 /** evaluate: adversarial images → per-image metrics.arrow + per-bucket summary.json. */
 export async function evaluate(rawConfig: unknown, attackDir: string, bucketsDir: string, modelDir: string, outDir: string): Promise<EvaluationSummary> {
   const config = parseWith(EvaluateStageConfig, rawConfig, 'evaluate config');
-  await selectBackend(config.backend);
+  const backend = await selectBackend(config.backend);
   const { classifier } = await loadClassifier(modelDir);
+  const batchSize = await resolveBatchSize(config.batchSize, forwardBatchWork(classifier, backend, await modelBatchKey(modelDir, 'forward')));
   const adversarial = await readArtifact(AdversarialArtifact, path.join(attackDir, 'adversarial.arrow'));
   const buckets = await readArtifact(BucketsArtifact, path.join(bucketsDir, 'buckets.arrow'));
   const attack = adversarial.metadata.attack;
@@ -105,8 +107,8 @@ export async function evaluate(rawConfig: unknown, attackDir: string, bucketsDir
       const meta = { attack, quantize: config.evaluate.quantize };
       await withArtifactWriter(MetricsArtifact, path.join(tmp, 'metrics.arrow'), meta, { top5: TopK, top5Prob: TopK }, async (writer) => {
         for await (const adv of adversarial.batches()) {
-          for (let start = 0; start < adv.id.length; start += config.batchSize) {
-            const end = Math.min(adv.id.length, start + config.batchSize);
+          for (let start = 0; start < adv.id.length; start += batchSize) {
+            const end = Math.min(adv.id.length, start + batchSize);
             const ids = adv.id.slice(start, end);
             const ref = concatBatches(BucketsArtifact, await clean.take(end - start));
             if (ref.id.length !== ids.length || ref.id.some((id, i) => id !== ids[i])) {

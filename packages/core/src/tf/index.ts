@@ -10,3 +10,4 @@ export * from './loss-gradient.ts';
 export * from './gradient-diagnostics.ts';
 export * from './kernels/index.ts';
 export * from './webgpu.ts';
+export * from './batch-size.ts';
