@@ -36,4 +36,4 @@ export async function time(fn: () => Promise<unknown> | unknown, runs: number, w
   return out;
 }
 
-export const fmt = (s: Stats) => `${s.median.toFixed(0).padStart(5)} img/s [${s.min.toFixed(0)}–${s.max.toFixed(0)}]`;
+export const fmt = (s: Stats, digits = 0) => `${s.median.toFixed(digits).padStart(5)} img/s [${s.min.toFixed(digits)}–${s.max.toFixed(digits)}]`;
