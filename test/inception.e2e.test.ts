@@ -2,8 +2,10 @@
  * The paper's architecture through the whole pipeline via Nx, in a private copy of the repository:
  * the Inception V3 stand-in (Keras topology, seeded weights, test/fixtures/inception-v3.ts) at its
  * smallest input, 75×75, imported as a TensorFlow.js layers model, over a generated PNG folder
- * labelled with the model's own predictions; quantile buckets of 2 images, FGSM and 2-step BIM at
- * two ε, evaluation and report. Measured here (2 cores): about 100 s.
+ * labelled with the model's own predictions; quantile buckets of 2 images, FGSM at two ε and
+ * 2-step BIM, evaluation and report. Measured on this 2-core VM: 109 s at load 6, 203 s at load 16
+ * (other jobs); most of it is each task's start (tsx, wasm, loading the 24M-parameter model) and
+ * the tf.grad backward pass.
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
