@@ -42,6 +42,7 @@ import {
   type SerializedModel,
 } from '@gradsign/attacks';
 import { buildSmallCnn } from '../packages/model/src/small-cnn.ts';
+import { fmt, option, stats, time, type Stats } from './lib/measure.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SPEC: ModelSpec = { height: 28, width: 28, channels: 1, normalization: 'unit', output: 'logits', labelOffset: 0 };
@@ -49,11 +50,6 @@ const CLASSES = 10;
 const EPS = 8 / 255;
 const BIM_STEPS = 10;
 
-interface Stats {
-  median: number;
-  min: number;
-  max: number;
-}
 interface Row {
   backend: string;
   workers: number;
@@ -61,18 +57,6 @@ interface Row {
   batch: number;
   fgsm: Stats;
   bim: Stats | null;
-}
-
-function option(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
-function stats(batch: number, seconds: number[]): Stats {
-  const rates = seconds.map((s) => batch / s).sort((a, b) => a - b);
-  const mid = rates.length >> 1;
-  const median = rates.length % 2 ? rates[mid]! : (rates[mid - 1]! + rates[mid]!) / 2;
-  return { median, min: rates[0]!, max: rates[rates.length - 1]! };
 }
 
 function makeBatch(n: number): AttackBatch {
@@ -83,18 +67,6 @@ function makeBatch(n: number): AttackBatch {
     top5: Int32Array.from({ length: n * 5 }, () => rng.int(CLASSES)),
     pixels: Float32Array.from({ length: n * 784 }, () => rng.next()),
   };
-}
-
-/** Seconds per call of `fn` over `runs` timed runs after one warm-up. */
-async function time(fn: () => Promise<unknown> | unknown, runs: number): Promise<number[]> {
-  await fn();
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push((performance.now() - t0) / 1000);
-  }
-  return out;
 }
 
 interface Variant {
@@ -144,8 +116,6 @@ async function measure(v: Variant): Promise<Row[]> {
   }
   return rows;
 }
-
-const fmt = (s: Stats) => `${s.median.toFixed(0).padStart(5)} img/s [${s.min.toFixed(0)}–${s.max.toFixed(0)}]`;
 
 interface TorchResult {
   torch: string;

@@ -3,7 +3,7 @@
  * (what a worker thread receives: plain data that survives structured cloning).
  */
 import { GradsignError, type ModelSpec } from '@gradsign/core';
-import { classifierFromModel, loadModelDir, readModelInfo, specOf, tf } from '@gradsign/core/tf';
+import { classifierFromModel, explicitBatchNormParams, loadModelDir, readModelInfo, specOf, tf } from '@gradsign/core/tf';
 import { compileLayersModel } from './compiled/compile.ts';
 import { attackModelFromClassifier, type AttackModel, type GradientOption } from './model.ts';
 
@@ -64,7 +64,7 @@ export async function loadAttackModel(source: ModelSource, gradient: GradientOpt
   if (source.kind === 'artifacts') {
     const { artifacts } = source;
     const model = await tf.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData }),
+      tf.io.fromMemory(explicitBatchNormParams({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData })),
     );
     return attackModelFromLayers(model, source.spec, source.numClasses, gradient);
   }

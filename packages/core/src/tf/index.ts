@@ -2,6 +2,7 @@ export * from './gradients/index.ts';
 export * from './verified-ops.ts';
 export * from './backend.ts';
 export * from './model-io.ts';
+export * from './batch-norm-params.ts';
 export * from './classifier.ts';
 export * from './load-classifier.ts';
 export * from './predict.ts';

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GradsignError } from '../errors.ts';
+import { explicitBatchNormParams } from './batch-norm-params.ts';
 
 /** A Node Buffer's bytes as an ArrayBuffer of their own (Buffers share a pooled one). */
 function ownArrayBuffer(buf: Buffer): ArrayBuffer {
@@ -76,7 +77,10 @@ function checkShardSizes(group: { paths: string[]; weights: tf.io.WeightsManifes
   throw new GradsignError(`weight shards ${listed} hold ${held} bytes, but ${file} needs ${needed} (${weights})`, { hint: hint('a shard') });
 }
 
-/** Reads model.json and its shards into ModelArtifacts. */
+/**
+ * Reads model.json and its shards into ModelArtifacts, with BatchNormalization layers that lack γ or
+ * β given explicit ones (batch-norm-params.ts: tfjs cannot differentiate them otherwise).
+ */
 export async function readModelArtifacts(dir: string): Promise<{ artifacts: tf.io.ModelArtifacts; json: ModelJson }> {
   const file = path.join(dir, 'model.json');
   let json: ModelJson;
@@ -119,7 +123,7 @@ export async function readModelArtifacts(dir: string): Promise<{ artifacts: tf.i
     userDefinedMetadata: json.userDefinedMetadata as never,
     modelInitializer: json.modelInitializer as never,
   };
-  return { artifacts, json };
+  return { artifacts: explicitBatchNormParams(artifacts), json };
 }
 
 /** One node of a graph model's GraphDef (model.json's modelTopology.node). */
