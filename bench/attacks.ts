@@ -180,13 +180,13 @@ async function profile(artifacts: SerializedModel, batch: number, gradient: Grad
   );
   const attack = resolveAttack({ method: 'fgsm', gradient: 'inverse', eps: EPS }, CLASSES);
   const data = makeBatch(batch);
-  for (let i = 0; i < 2; i++) attackBatch(model, attack, data, 0);
+  for (let i = 0; i < 2; i++) await attackBatch(model, attack, data, 0);
   const runs = 5;
   const byKernel = new Map<string, { ms: number; calls: number }>();
   const t0 = performance.now();
   for (let r = 0; r < runs; r++) {
-    const info = await tf.profile(() => {
-      attackBatch(model, attack, data, 0);
+    const info = await tf.profile(async () => {
+      await attackBatch(model, attack, data, 0);
       return [] as unknown as tf.Tensor;
     });
     for (const k of info.kernels) {

@@ -131,11 +131,11 @@ describe.each(['wasm', 'cpu'] as const)('%s backend', (backend) => {
   const paths = backend === 'wasm' ? (['compiled', 'tf.grad'] as const) : (['compiled'] as const);
   test.each(paths.flatMap((path) => attacks.map((a) => ({ ...a, path, label: `${a.method} ${a.gradient} ε=${Math.round(a.eps * 255)}/255` }))))(
     '$path $label: top-1/top-5 outcomes equal float64 on ≥ 99% of the images',
-    ({ path, label: _, ...spec }) => {
+    async ({ path, label: _, ...spec }) => {
       const { method, gradient, eps } = spec;
       const resolved = resolveAttack(spec, 10);
       const b = batch(images);
-      const { images: adversarial } = attackBatch(models[path], resolved, b, 0);
+      const { images: adversarial } = await attackBatch(models[path], resolved, b, 0);
       const z32 = tf.tidy(() => models[path].logProbs(tf.tensor4d(adversarial, [images.length, 28, 28, 1])).arraySync());
       let equal = 0;
       const fooled = { f32: 0, f64: 0 };

@@ -73,15 +73,16 @@ export interface AttackResult {
 
 /**
  * Runs one resolved attack on a batch. Every image's result depends on that image, its id and the
- * seed only — not on the batch it is in.
+ * seed only — not on the batch it is in. Reads values back only asynchronously (webgpu has no
+ * synchronous read in Node; on wasm and cpu the bytes are the same as a synchronous read's).
  */
-export function attackBatch(
+export async function attackBatch(
   model: AttackModel | Classifier,
   attack: ResolvedAttack,
   batch: AttackBatch,
   seed: number,
   options: AttackBatchOptions = {},
-): AttackResult {
+): Promise<AttackResult> {
   const m = asAttackModel(model);
   const n = batch.ids.length;
   if (n === 0) return { images: new Float32Array(0), targets: new Int32Array(0), zeroGradient: new Int32Array(0) };
@@ -90,49 +91,51 @@ export function attackBatch(
   // A strategy that reads the clean prediction gets it from a forward pass whose activations the
   // first gradient then reuses (one forward pass, not two, on the compiled path).
   let pass: ForwardPass | undefined;
-  let cleanLogProbs: Float32Array | undefined;
-  if (strategy.needsCleanLogProbs) {
-    pass = m.forward(x0);
-    cleanLogProbs = pass.logProbs.dataSync() as Float32Array;
-  }
-  const targets = strategy.choose({ ids: batch.ids, labels: batch.labels, top5: batch.top5, numClasses: m.numClasses, seed, cleanLogProbs });
-  const targetTensor = tf.tensor1d(targets, 'int32');
+  let targetTensor: tf.Tensor1D | undefined;
   let box: [tf.Tensor4D, tf.Tensor4D] | undefined;
-  let zeroGradient: Int32Array | undefined;
-  const firstStepGradient = (g: tf.Tensor4D) => {
-    zeroGradient ??= zeroCounts(g);
-    return g;
-  };
-  const ctx: AttackContext = {
-    x0,
-    direction: attack.targeted ? -1 : 1,
-    eps: attack.eps,
-    norm: attack.norm,
-    // Made on first use, possibly inside a method's tidy: kept until the batch is done.
-    box: () => (box ??= linfBox(x0, attack.eps).map((t) => tf.keep(t)) as [tf.Tensor4D, tf.Tensor4D]),
-    gradient(x) {
-      if (pass && x === x0) {
-        const g = pass.backward(targetTensor);
-        pass.dispose();
-        pass = undefined;
-        return firstStepGradient(g);
-      }
-      return firstStepGradient(m.lossGradient(x, targetTensor));
-    },
-    uniform: perImageUniform(batch.ids, seed),
-    ...(options.onStep ? { onStep: options.onStep } : {}),
-  };
+  // Counted on the device at the first step, read once the attack is done.
+  let zeroCountsAtFirstStep: tf.Tensor1D | undefined;
   try {
+    let cleanLogProbs: Float32Array | undefined;
+    if (strategy.needsCleanLogProbs) {
+      pass = m.forward(x0);
+      cleanLogProbs = (await pass.logProbs.data()) as Float32Array;
+    }
+    const targets = strategy.choose({ ids: batch.ids, labels: batch.labels, top5: batch.top5, numClasses: m.numClasses, seed, cleanLogProbs });
+    const targetIds = (targetTensor = tf.tensor1d(targets, 'int32'));
+    const firstStepGradient = (g: tf.Tensor4D) => {
+      zeroCountsAtFirstStep ??= tf.keep(zeroCounts(g));
+      return g;
+    };
+    const ctx: AttackContext = {
+      x0,
+      direction: attack.targeted ? -1 : 1,
+      eps: attack.eps,
+      norm: attack.norm,
+      // Made on first use, possibly inside a method's tidy: kept until the batch is done.
+      box: () => (box ??= linfBox(x0, attack.eps).map((t) => tf.keep(t)) as [tf.Tensor4D, tf.Tensor4D]),
+      gradient(x) {
+        if (pass && x === x0) {
+          const g = pass.backward(targetIds);
+          pass.dispose();
+          pass = undefined;
+          return firstStepGradient(g);
+        }
+        return firstStepGradient(m.lossGradient(x, targetIds));
+      },
+      uniform: perImageUniform(batch.ids, seed),
+      ...(options.onStep ? { onStep: options.onStep } : {}),
+    };
     const method = METHOD_REGISTRY[attack.method];
     const adversarial = method.perturb(ctx, { steps: attack.steps, alpha: attack.alpha, momentum: attack.momentum });
-    // dataSync copies out of the wasm heap; on cpu it hands over the backend's own array, which
+    // data() copies out of the wasm heap; on cpu it hands over the backend's own array, which
     // stays valid after the tensor is disposed.
-    const images = adversarial.dataSync() as Float32Array;
-    adversarial.dispose();
-    return { images, targets, zeroGradient: zeroGradient ?? new Int32Array(n) };
+    const images = (await adversarial.data().finally(() => adversarial.dispose())) as Float32Array;
+    const zeroGradient = zeroCountsAtFirstStep ? ((await zeroCountsAtFirstStep.data()) as Int32Array) : new Int32Array(n);
+    return { images, targets, zeroGradient };
   } finally {
     pass?.dispose();
-    tf.dispose([x0, targetTensor, ...(box ?? [])]);
+    tf.dispose([x0, targetTensor, ...(box ?? []), zeroCountsAtFirstStep]);
   }
 }
 

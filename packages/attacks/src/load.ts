@@ -47,6 +47,10 @@ export function attackModelFromLayers(model: tf.LayersModel, spec: ModelSpec, nu
   let reason: string;
   if (gradient === 'tf.grad') {
     reason = 'tf.grad requested';
+  } else if (tf.getBackend() === 'webgpu') {
+    // Its JS kernels read tensor memory synchronously, which webgpu in Node cannot do.
+    if (gradient === 'compiled') throw new GradsignError('the compiled gradient path does not run on webgpu', { hint: 'use gradient "auto" or "tf.grad"' });
+    reason = 'backend webgpu (the compiled path is for wasm and cpu)';
   } else if (gradient === 'auto' && !compiledByDefault()) {
     reason = `backend ${tf.getBackend()} (the compiled path is for wasm and cpu)`;
   } else {

@@ -29,14 +29,14 @@ describe.each(['compiled', 'tf.grad'] as const)('%s gradient', (gradient) => {
     model = tinyAttackModel(gradient, CLASSES);
   });
 
-  test.each(specs.map((s) => [label(s), s] as const))('%s: same seed → same bytes; batch size does not matter', (_l, spec) => {
+  test.each(specs.map((s) => [label(s), s] as const))('%s: same seed → same bytes; batch size does not matter', async (_l, spec) => {
     const attack = resolveAttack(spec, CLASSES);
     const batch = makeBatch(12, PIXELS, CLASSES);
-    const whole = attackBatch(model, attack, batch, 42);
-    const again = attackBatch(model, attack, batch, 42);
+    const whole = await attackBatch(model, attack, batch, 42);
+    const again = await attackBatch(model, attack, batch, 42);
     expect(bytes(again.images).equals(bytes(whole.images))).toBe(true);
     // 12 images at batch 12 vs batches of 5, 5, 2.
-    const parts = [sliceBatch(batch, 0, 5), sliceBatch(batch, 5, 10), sliceBatch(batch, 10, 12)].map((b) => attackBatch(model, attack, b, 42));
+    const parts = await Promise.all([sliceBatch(batch, 0, 5), sliceBatch(batch, 5, 10), sliceBatch(batch, 10, 12)].map((b) => attackBatch(model, attack, b, 42)));
     const images = new Float32Array(whole.images.length);
     const targets = new Int32Array(12);
     let at = 0;
@@ -49,10 +49,11 @@ describe.each(['compiled', 'tf.grad'] as const)('%s gradient', (gradient) => {
     expect(Array.from(targets)).toEqual(Array.from(whole.targets));
   });
 
-  test('PGD\'s random start depends on the seed', () => {
+  test('PGD\'s random start depends on the seed', async () => {
     const attack = resolveAttack({ method: 'pgd', gradient: 'inverse', eps: 0.03, steps: 1 }, CLASSES);
     const batch = makeBatch(4, PIXELS, CLASSES);
-    expect(bytes(attackBatch(model, attack, batch, 1).images).equals(bytes(attackBatch(model, attack, batch, 2).images))).toBe(false);
+    const [one, two] = [await attackBatch(model, attack, batch, 1), await attackBatch(model, attack, batch, 2)];
+    expect(bytes(one.images).equals(bytes(two.images))).toBe(false);
   });
 });
 
@@ -90,7 +91,7 @@ describe('worker pool', () => {
     const batches = [3, 1, 7, 2].map((n, i) => makeBatch(n, PIXELS, CLASSES, 20 + i, 1000 * i));
     const results = await Promise.all(batches.map((b) => pool.run(attack, b, 0)));
     for (let i = 0; i < batches.length; i++) {
-      const expected = attackBatch(tinyAttackModel('compiled', CLASSES), attack, batches[i]!, 0);
+      const expected = await attackBatch(tinyAttackModel('compiled', CLASSES), attack, batches[i]!, 0);
       expect(bytes(results[i]!.images).equals(bytes(expected.images))).toBe(true);
     }
   });

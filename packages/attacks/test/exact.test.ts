@@ -58,10 +58,10 @@ describe.each(['cpu', 'wasm'] as TestBackend[])('%s backend', (backend) => {
   beforeAll(() => useBackend(backend));
 
   describe.each(['compiled', 'tf.grad'] as GradientOption[])('%s gradient', (gradient) => {
-    test('FGSM untargeted: x + ε·sign(∇ L(x, y_true)), clipped to [0,1]; sign(0) = 0 leaves unused pixels unchanged', () => {
+    test('FGSM untargeted: x + ε·sign(∇ L(x, y_true)), clipped to [0,1]; sign(0) = 0 leaves unused pixels unchanged', async () => {
       const model = linearModel(gradient);
       const eps = 0.1;
-      const { images } = attackBatch(model, resolveAttack({ method: 'fgsm', gradient: 'inverse', eps }, 2), batch(), 0);
+      const { images } = await attackBatch(model, resolveAttack({ method: 'fgsm', gradient: 'inverse', eps }, 2), batch(), 0);
       const want = expected(LABELS, 1, eps, eps, 1);
       expect(Array.from(images)).toEqual(Array.from(want));
       // Clipping (0.01 − 0.1 → 0, 0.95 + 0.1 → 1, 1 + 0.1 → 1) and unused pixels (2, 8) unchanged.
@@ -69,20 +69,20 @@ describe.each(['cpu', 'wasm'] as TestBackend[])('%s backend', (backend) => {
       model.dispose();
     });
 
-    test('FGSM targeted: x − ε·sign(∇ L(x, y_target))', () => {
+    test('FGSM targeted: x − ε·sign(∇ L(x, y_target))', async () => {
       const model = linearModel(gradient);
       const eps = 0.25;
-      const { images, targets } = attackBatch(model, resolveAttack({ method: 'fgsm', gradient: 'target:1', eps }, 2), batch(), 0);
+      const { images, targets } = await attackBatch(model, resolveAttack({ method: 'fgsm', gradient: 'target:1', eps }, 2), batch(), 0);
       expect(Array.from(targets)).toEqual([1, 1]);
       const want = expected(Int32Array.from([1, 1]), -1, eps, eps, 1);
       expect(Array.from(images)).toEqual(Array.from(want));
       model.dispose();
     });
 
-    test('BIM projects onto the ε-box of the ORIGINAL image ∩ [0,1] after every step', () => {
+    test('BIM projects onto the ε-box of the ORIGINAL image ∩ [0,1] after every step', async () => {
       const model = linearModel(gradient);
       const attack = resolveAttack({ method: 'bim', gradient: 'inverse', eps: 0.05, alpha: 0.02, steps: 5 }, 2);
-      const { images } = attackBatch(model, attack, batch(), 0);
+      const { images } = await attackBatch(model, attack, batch(), 0);
       expect(Array.from(images)).toEqual(Array.from(expected(LABELS, 1, 0.05, 0.02, 5)));
       // 5 steps of 0.02 would move 0.1; the box holds the change to ε.
       expect(images[3]).toBe(f(f(0.5) - f(0.05)));

@@ -36,7 +36,7 @@ describe.each([
   ['compiled', () => compiled],
   ['tf.grad', () => generic],
 ] as const)('%s gradient', (_name, model) => {
-  test.each(cases)('%s stays in the ε-ball ∩ [0,1] after every step', (_label, spec) => {
+  test.each(cases)('%s stays in the ε-ball ∩ [0,1] after every step', async (_label, spec) => {
     const attack = resolveAttack(spec, 5);
     const batch = makeBatch(N, PIXELS, 5);
     let steps = 0;
@@ -58,7 +58,7 @@ describe.each([
         maxDistance = Math.max(maxDistance, distance);
       }
     };
-    const { images } = attackBatch(model(), attack, batch, 7, {
+    const { images } = await attackBatch(model(), attack, batch, 7, {
       onStep: (step, x) => {
         expect(step).toBe(++steps);
         check(x.dataSync() as Float32Array);
@@ -71,7 +71,7 @@ describe.each([
   });
 });
 
-test('no tensor leaks across batches, for every method and both gradient paths', () => {
+test('no tensor leaks across batches, for every method and both gradient paths', async () => {
   const batch = makeBatch(4, PIXELS, 5);
   const specs: AttackSpec[] = [
     ...methods.map((method) => ({ method, gradient: 'least-likely-argmin', eps: 0.03 }) satisfies AttackSpec),
@@ -79,10 +79,10 @@ test('no tensor leaks across batches, for every method and both gradient paths',
     { method: 'mifgsm', gradient: 'inverse', eps: 0.5, norm: 'l2', alpha: 0.2, steps: 2 },
   ];
   for (const model of [compiled, generic]) {
-    for (const spec of specs) attackBatch(model, resolveAttack(spec, 5), batch, 0); // warm-up allocations
+    for (const spec of specs) await attackBatch(model, resolveAttack(spec, 5), batch, 0); // warm-up allocations
     const before = tf.memory().numTensors;
     for (let round = 0; round < 3; round++) {
-      for (const spec of specs) attackBatch(model, resolveAttack(spec, 5), batch, round);
+      for (const spec of specs) await attackBatch(model, resolveAttack(spec, 5), batch, round);
     }
     expect(tf.memory().numTensors).toBe(before);
   }

@@ -100,6 +100,8 @@ describe('bad input fails with a GradsignError naming the problem', () => {
     expect(() => resolveWorkers(0, 'wasm')).toThrow(GradsignError);
     expect(resolveWorkers('auto', 'tensorflow')).toBe(1);
     expect(resolveWorkers(3, 'wasm')).toBe(3);
+    expect(resolveWorkers(3, 'webgpu')).toBe(1); // one GPU device per process
+    expect(resolveWorkers('auto', 'webgpu')).toBe(1);
   });
 
   test('GRADSIGN_WORKERS overrides the config; "auto" stays in-process for small jobs', () => {

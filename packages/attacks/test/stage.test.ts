@@ -61,7 +61,7 @@ describe('runAttackStage', () => {
     const all = results[0]!.all;
     expect(Array.from(all.id)).toEqual(Array.from({ length: N }, (_, i) => 10 + i));
     const model = await loadAttackModel({ kind: 'dir', dir: modelDir });
-    const expected = attackBatch(
+    const expected = await attackBatch(
       model,
       resolveAttack(attack, CLASSES, attack.id),
       {

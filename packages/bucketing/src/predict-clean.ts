@@ -32,7 +32,7 @@ export async function predictClean(classifier: Classifier, testFile: string, out
           const end = Math.min(batch.id.length, start + batchSize);
           const n = end - start;
           const labels = batch.label.subarray(start, end);
-          const top = predictTopK(classifier, batch.image.subarray(start * pixels, end * pixels), n, TopK);
+          const top = await predictTopK(classifier, batch.image.subarray(start * pixels, end * pixels), n, TopK);
           const correct = new Uint8Array(n);
           for (let i = 0; i < n; i++) {
             const label = labels[i] as number;

@@ -18,7 +18,7 @@ import {
   type BucketName,
   type BucketingMetadata,
 } from '@gradsign/core';
-import { forwardBatchWork, loadClassifier, modelBatchKey, pixelsToTensor, resolveBatchSize, selectBackend, structuralZeroCounts, tf, type Classifier } from '@gradsign/core/tf';
+import { forwardBatchWork, loadClassifier, modelBatchKey, pixelsToTensor, resolveBatchSize, selectBackend, structuralZeroCounts, tidyRead, type Classifier } from '@gradsign/core/tf';
 import { assignBucket, quantileThresholds, sampleBuckets, type Candidate, type Thresholds } from './buckets.ts';
 import { predictClean, type CleanRow } from './predict-clean.ts';
 
@@ -140,7 +140,7 @@ async function writeBuckets(
           top5Prob.set(r.top5Prob, i * TopK);
         });
         const id = Int32Array.from(part, (c) => c.id);
-        const structuralZeros = tf.tidy(() => structuralZeroCounts(classifier, pixelsToTensor(image, part.length, classifier), id, meta.seed));
+        const structuralZeros = await tidyRead<Int32Array>(() => structuralZeroCounts(classifier, pixelsToTensor(image, part.length, classifier), id, meta.seed));
         await writer.write({
           id,
           label: Int32Array.from(part, (c) => rows[c.row]!.label),

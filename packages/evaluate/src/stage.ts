@@ -39,15 +39,15 @@ export const EvaluateStageConfig = z
 type MetricsBatch = Batch<typeof MetricsArtifact.columns>;
 
 /** Metrics of one batch of adversarial images against their clean rows (same ids, same order). */
-function measureBatch(
+async function measureBatch(
   classifier: Classifier,
   images: Float32Array,
   clean: Batch<typeof BucketsArtifact.columns>,
   adv: { id: Int32Array; label: Int32Array; target: Int32Array; bucket: string[]; zeroGradient: Int32Array },
   pixels: number,
-): { batch: MetricsBatch; rows: ImageMetrics[] } {
+): Promise<{ batch: MetricsBatch; rows: ImageMetrics[] }> {
   const n = adv.id.length;
-  const top = predictTopK(classifier, images, n, TopK, adv.label);
+  const top = await predictTopK(classifier, images, n, TopK, adv.label);
   const rows: ImageMetrics[] = [];
   for (let i = 0; i < n; i++) {
     const cleanPixels = toUnitFloat(clean.image.subarray(i * pixels, (i + 1) * pixels));
@@ -118,7 +118,7 @@ export async function evaluate(rawConfig: unknown, attackDir: string, bucketsDir
             }
             const raw = adv.image.subarray(start * pixels, end * pixels);
             const images = config.evaluate.quantize ? quantize(raw) : raw;
-            const measured = measureBatch(classifier, images, ref, {
+            const measured = await measureBatch(classifier, images, ref, {
               id: ids,
               label: adv.label.slice(start, end),
               target: adv.target.slice(start, end),

@@ -3,7 +3,7 @@
  * differences along random directions (see checkDirectionalDerivative for the numbers and why).
  */
 import { GradsignError, Rng } from '@gradsign/core';
-import { tf, type Classifier } from '@gradsign/core/tf';
+import { tf, tidyRead, type Classifier } from '@gradsign/core/tf';
 import { opFailure } from './gradient-check.ts';
 
 export interface DirectionalCheck {
@@ -49,14 +49,14 @@ const JITTER = 1 / 255;
  * per-layer tests against the float64 reference (verified-ops.ts) are for. On failure the
  * GradsignError names the model's layers/ops outside the verified list.
  */
-export function checkDirectionalDerivative(
+export async function checkDirectionalDerivative(
   classifier: Classifier,
   image: Float32Array,
   path: string,
   backend: string,
   unverified: string[],
   seed = 0,
-): DirectionalCheck {
+): Promise<DirectionalCheck> {
   const shape: [number, number, number] = [classifier.height, classifier.width, classifier.channels];
   const n = image.length;
   const rng = new Rng(seed, 11);
@@ -65,15 +65,15 @@ export function checkDirectionalDerivative(
   const evaluate = (batch: Float32Array[]) => {
     const flat = new Float32Array(batch.length * n);
     batch.forEach((b, k) => flat.set(b, k * n));
-    return tf.tidy(() => classifier.logProbs(tf.tensor4d(flat, [batch.length, ...shape])).dataSync() as Float32Array);
+    return tidyRead(() => classifier.logProbs(tf.tensor4d(flat, [batch.length, ...shape])));
   };
   let gradient: Float32Array;
   let r: Float32Array;
   try {
-    r = topClassWeights(evaluate([x]), rng);
-    gradient = tf.tidy(() => {
+    r = topClassWeights(await evaluate([x]), rng);
+    gradient = await tidyRead(() => {
       const weighted = (input: tf.Tensor) => tf.sum(tf.mul(classifier.logProbs(input as tf.Tensor4D), tf.tensor1d(r)));
-      return tf.grad(weighted)(tf.tensor4d(x, [1, ...shape])).dataSync() as Float32Array;
+      return tf.grad(weighted)(tf.tensor4d(x, [1, ...shape]));
     });
   } catch (error) {
     throw opFailure(error, path, backend, 'the directional-derivative check');
@@ -95,7 +95,7 @@ export function checkDirectionalDerivative(
     const probes = directions.flatMap((v) => [1, -1].map((sign) => Float32Array.from(x, (p, i) => p + sign * h * v[i]!)));
     let outputs: Float32Array;
     try {
-      outputs = evaluate(probes);
+      outputs = await evaluate(probes);
     } catch (error) {
       throw opFailure(error, path, backend, 'the directional-derivative check');
     }

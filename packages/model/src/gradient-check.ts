@@ -5,7 +5,7 @@
  * directional-check.ts.
  */
 import { GradsignError, log } from '@gradsign/core';
-import { scaledInputGradient, tf, type Classifier, type LoadedModel } from '@gradsign/core/tf';
+import { scaledInputGradient, tf, tidyRead, type Classifier, type LoadedModel } from '@gradsign/core/tf';
 
 /** The model's raw forward function, as loadClassifier builds it. */
 export function forwardOf(loaded: LoadedModel): (x: tf.Tensor4D) => tf.Tensor {
@@ -65,11 +65,11 @@ export interface GradientCheck {
 }
 
 /** The attack's gradient (core's saturation-safe loss) of `label` at `image` ([1, h, w, c] in [0,1]) through the classifier. */
-export function checkInputGradient(classifier: Classifier, image: Float32Array, label: number, path: string, backend: string): GradientCheck {
+export async function checkInputGradient(classifier: Classifier, image: Float32Array, label: number, path: string, backend: string): Promise<GradientCheck> {
   const shape: [number, number, number, number] = [1, classifier.height, classifier.width, classifier.channels];
   let values: Float32Array;
   try {
-    values = tf.tidy(() => scaledInputGradient(classifier, tf.tensor4d(image, shape), tf.tensor1d([label], 'int32')).dataSync() as Float32Array);
+    values = await tidyRead(() => scaledInputGradient(classifier, tf.tensor4d(image, shape), tf.tensor1d([label], 'int32')));
   } catch (error) {
     throw opFailure(error, path, backend, 'the input-gradient check');
   }

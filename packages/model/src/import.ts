@@ -23,7 +23,7 @@ import {
   type ModelInfo,
   type TfjsModelConfig,
 } from '@gradsign/core';
-import { classifierFromModel, graphNodes, readModelArtifacts, tf, type LoadedModel } from '@gradsign/core/tf';
+import { classifierFromModel, graphNodes, readModelArtifacts, tf, tidyRead, type LoadedModel } from '@gradsign/core/tf';
 import type { z } from 'zod';
 import { checkDirectionalDerivative } from './directional-check.ts';
 import { checkFiniteWeights } from './finite-weights.ts';
@@ -157,10 +157,10 @@ export async function importModel(config: TfjsModel, dataDir: string, outDir: st
     const probe = await probeImage(dataDir, input);
     // The runner-up class: the least likely one can sit below the 1e-30 floor of a softmax output
     // (zero gradient), and the top one saturates on a confident model.
-    const target = tf.tidy(() => tf.topk(classifier.logProbs(tf.tensor4d(probe.pixels, [1, ...input])), 2).indices.dataSync()[1]!);
-    const gradient = checkInputGradient(classifier, probe.pixels, target, dir, backend);
+    const target = (await tidyRead<Int32Array>(() => tf.topk(classifier.logProbs(tf.tensor4d(probe.pixels, [1, ...input])), 2).indices))[1]!;
+    const gradient = await checkInputGradient(classifier, probe.pixels, target, dir, backend);
     log(`model: ${format} model ${dir}: input ${input.join('×')}, ${outputs} outputs, ${labels.length} classes; input gradient ${gradient.result} on ${probe.source}`);
-    const directional = checkDirectionalDerivative(classifier, probe.pixels, dir, backend, unverified);
+    const directional = await checkDirectionalDerivative(classifier, probe.pixels, dir, backend, unverified);
     log(
       `model: input gradient ok (directional derivative ${directional.derivative.toPrecision(6)} vs central difference ${directional.difference.toPrecision(6)} ` +
         `at h = ${directional.h}; over ${directional.directions} random directions the differences are ${(100 * directional.relativeError).toFixed(1)}% of the derivatives, within ${100 * directional.tolerance}%)`,

@@ -1,5 +1,5 @@
 import { ImagesArtifact, Progress, Rng, log, readArtifact, toUnitFloat, type Batch } from '@gradsign/core';
-import { tf } from '@gradsign/core/tf';
+import { tf, tidyRead } from '@gradsign/core/tf';
 import { buildSmallCnn } from './small-cnn.ts';
 
 export interface TrainOptions {
@@ -82,7 +82,7 @@ export async function accuracy(model: tf.LayersModel, file: string, batchSize = 
   for (let start = 0; start < n; start += batchSize) {
     const rows = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
     const { xs, ys } = gather(data, rows, shape, meta.classNames.length);
-    const predicted = tf.tidy(() => (model.predict(xs) as tf.Tensor).argMax(-1).dataSync());
+    const predicted = await tidyRead<Int32Array>(() => (model.predict(xs) as tf.Tensor).argMax(-1));
     xs.dispose();
     ys.dispose();
     rows.forEach((row, i) => {

@@ -62,7 +62,7 @@ async function importError(config: unknown, out: string): Promise<GradsignError>
 async function classify(dir: string, k: number) {
   const { classifier } = await loadClassifier(dir);
   const pixels = new Uint8Array(SIZE * SIZE * 3).map((_, i) => Math.round(centreOf(k)[i % 3]! * 255));
-  const top = predictTopK(classifier, pixels, 1, 5);
+  const top = await predictTopK(classifier, pixels, 1, 5);
   classifier.dispose();
   return top;
 }

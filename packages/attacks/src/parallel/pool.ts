@@ -20,7 +20,7 @@ export type WorkersOption = number | 'auto';
 
 export interface PoolOptions {
   source: ModelSource;
-  /** Worker threads; `auto`: one per core (at most 8) on wasm/cpu, in-process on tfjs-node. 1: in-process. */
+  /** Worker threads; `auto`: one per core (at most 8) on wasm/cpu, in-process on tfjs-node. 1: in-process. Always in-process on webgpu. */
   workers?: WorkersOption;
   /** Requested backend (as in selectBackend); workers use the one it resolves to. */
   backend?: Backend;
@@ -33,12 +33,13 @@ const MAX_AUTO_WORKERS = 8;
 
 /** How many workers `workers` means on a backend. */
 export function resolveWorkers(workers: WorkersOption, backend: string): number {
-  if (workers !== 'auto') {
-    if (!Number.isInteger(workers) || workers < 1) {
-      throw new GradsignError(`workers must be a whole number ≥ 1 or "auto", got ${workers}`, { hint: '1 runs in-process; "auto" uses one per core' });
-    }
-    return workers;
+  if (workers !== 'auto' && (!Number.isInteger(workers) || workers < 1)) {
+    throw new GradsignError(`workers must be a whole number ≥ 1 or "auto", got ${workers}`, { hint: '1 runs in-process; "auto" uses one per core' });
   }
+  // One GPU device per process: each worker would open its own device on the same GPU and compete
+  // for it, and the GPU already runs a batch's kernels in parallel. So webgpu attacks in-process.
+  if (backend === 'webgpu') return 1;
+  if (workers !== 'auto') return workers;
   // tfjs-node runs its kernels on a native thread pool already.
   if (backend !== 'wasm' && backend !== 'cpu') return 1;
   return Math.max(1, Math.min(availableParallelism(), MAX_AUTO_WORKERS));
@@ -141,6 +142,9 @@ export class AttackPool {
     private readonly local: AttackModel | undefined,
   ) {}
 
+  /** In-process batches run one after the other: one batch's tensors on the device at a time, as with workers. */
+  private localQueue: Promise<unknown> = Promise.resolve();
+
   static async create(options: PoolOptions): Promise<AttackPool> {
     const backend = await selectBackend(options.backend ?? 'auto', { quiet: true });
     const gradient = options.gradient ?? 'auto';
@@ -182,7 +186,12 @@ export class AttackPool {
 
   /** Attacks one batch: slices run in parallel, results come back in the batch's order. */
   async run(attack: ResolvedAttack, batch: AttackBatch, seed: number): Promise<AttackResult> {
-    if (this.local) return attackBatch(this.local, attack, batch, seed);
+    if (this.local) {
+      const local = this.local;
+      const result = this.localQueue.then(() => attackBatch(local, attack, batch, seed));
+      this.localQueue = result.catch(() => undefined);
+      return result;
+    }
     const n = batch.ids.length;
     if (n === 0) return { images: new Float32Array(0), targets: new Int32Array(0), zeroGradient: new Int32Array(0) };
     const pixelsPerImage = batch.pixels.length / n;

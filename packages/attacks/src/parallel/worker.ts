@@ -40,18 +40,24 @@ try {
   post({ type: 'error', error: serialize(error) });
 }
 
-port.on('message', (message: ToWorker) => {
-  if (message.type === 'close') {
-    model?.dispose();
-    port.close();
-    return;
-  }
+/** Attacks one request; requests are handled one at a time, in order (see `queue`). */
+async function handle(message: ToWorker & { type: 'attack' }): Promise<void> {
   try {
     if (!model) throw new Error('worker has no model');
-    const result = attackBatch(model, message.attack, message.batch, message.seed);
+    const result = await attackBatch(model, message.attack, message.batch, message.seed);
     const [images, targets, zeroGradient] = [own(result.images), own(result.targets), own(result.zeroGradient)];
     post({ type: 'result', id: message.id, images, targets, zeroGradient }, [images.buffer, targets.buffer, zeroGradient.buffer] as ArrayBuffer[]);
   } catch (error) {
     post({ type: 'error', id: message.id, error: serialize(error) });
   }
+}
+
+// attackBatch awaits its reads: without a queue a second request would start while the first waits.
+let queue = Promise.resolve();
+port.on('message', (message: ToWorker) => {
+  queue = queue.then(() => {
+    if (message.type === 'attack') return handle(message);
+    model?.dispose();
+    port.close();
+  });
 });

@@ -9,9 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../rng.ts';
 import type { Classifier } from './classifier.ts';
 
-/** Per image, how many values of a [n, h, w, c] tensor are exactly zero. */
-export function zeroCounts(g: tf.Tensor4D): Int32Array {
-  return tf.tidy(() => tf.sum(tf.cast(tf.equal(g, 0), 'int32'), [1, 2, 3]).dataSync() as Int32Array);
+/** Per image, how many values of a [n, h, w, c] tensor are exactly zero: an int32 [n] tensor (read it with tidyRead). */
+export function zeroCounts(g: tf.Tensor4D): tf.Tensor1D {
+  return tf.tidy(() => tf.sum(tf.cast(tf.equal(g, 0), 'int32'), [1, 2, 3]) as tf.Tensor1D);
 }
 
 /** A seeded standard-normal cotangent per image id (Box–Muller), so counts do not depend on batching. */
@@ -26,9 +26,9 @@ function randomCotangent(ids: Int32Array, outputs: number, seed: number): Float3
 
 /**
  * Per image, how many pixels have a zero gradient for every output of the model (the structural
- * zeros at x): zeros of ∇x ⟨r, scores(x)⟩ for a seeded random r.
+ * zeros at x): zeros of ∇x ⟨r, scores(x)⟩ for a seeded random r. An int32 [n] tensor, like zeroCounts.
  */
-export function structuralZeroCounts(classifier: Classifier, x: tf.Tensor4D, ids: Int32Array, seed: number): Int32Array {
+export function structuralZeroCounts(classifier: Classifier, x: tf.Tensor4D, ids: Int32Array, seed: number): tf.Tensor1D {
   return tf.tidy(() => {
     const g = tf.grad((input: tf.Tensor) => {
       const scores = classifier.lossScores(input as tf.Tensor4D);

@@ -6,6 +6,7 @@ export * from './batch-norm-params.ts';
 export * from './classifier.ts';
 export * from './load-classifier.ts';
 export * from './predict.ts';
+export * from './read.ts';
 export * from './model-forward.ts';
 export * from './loss-gradient.ts';
 export * from './gradient-diagnostics.ts';

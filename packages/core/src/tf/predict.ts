@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { toUnitFloat } from '../pixels.ts';
 import type { Classifier } from './classifier.ts';
+import { tidyRead } from './read.ts';
 
 /** Pixels (uint8 0–255 or float 0–1, flat NHWC) as a [n, h, w, c] float tensor in [0,1]. */
 export function pixelsToTensor(pixels: Uint8Array | Float32Array, n: number, c: Classifier): tf.Tensor4D {
@@ -20,10 +21,8 @@ export interface TopK {
 }
 
 /** Top-k classes of a batch, computed from log-probabilities in float64 for stable ranking. */
-export function predictTopK(classifier: Classifier, pixels: Uint8Array | Float32Array, n: number, k: number, labels?: Int32Array): TopK {
-  const logp = tf.tidy(() => classifier.logProbs(pixelsToTensor(pixels, n, classifier)));
-  const values = logp.dataSync() as Float32Array;
-  logp.dispose();
+export async function predictTopK(classifier: Classifier, pixels: Uint8Array | Float32Array, n: number, k: number, labels?: Int32Array): Promise<TopK> {
+  const values = await tidyRead(() => classifier.logProbs(pixelsToTensor(pixels, n, classifier)));
   return topKFromLogProbs(values, n, classifier.numClasses, k, labels);
 }
 

@@ -68,6 +68,12 @@ function isSoftware(info: GpuAdapter['info']): boolean {
 }
 
 let setup: Promise<WebgpuAdapter | undefined> | undefined;
+/**
+ * Dawn's instance, held for the life of the process: once its JS object is garbage-collected, Dawn
+ * frees the instance while its event loop hook still runs, and the process segfaults in
+ * InstanceBase::ProcessEvents (seen at random points of long runs on lavapipe).
+ */
+let instance: Gpu | undefined;
 
 /**
  * Creates `navigator.gpu`, picks an adapter and registers tfjs's webgpu backend for it. Resolves
@@ -83,7 +89,7 @@ export function setupWebgpu(options: { allowSoftware: boolean }): Promise<Webgpu
     } catch {
       return undefined; // the optional bindings are missing for this platform
     }
-    const gpu = webgpu.create([]);
+    const gpu = (instance = webgpu.create([]));
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) return undefined;
     const found: WebgpuAdapter = { ...pick(adapter.info), software: isSoftware(adapter.info) };
