@@ -3,7 +3,7 @@
  * evaluation per combination (method × gradient × ε × parameters). The Nx plugin turns each task
  * into an Nx project, so each is hashed and cached on its own options only.
  */
-import { AttackCombination, PipelineConfig, type AttackSweep } from './config.ts';
+import { AttackCombination, PipelineConfig, stageBackend, type AttackSweep, type BackendStage } from './config.ts';
 import { GradsignError } from './errors.ts';
 
 export const STAGES = ['preprocess', 'model', 'bucketing', 'attacks', 'evaluate', 'report'] as const;
@@ -126,7 +126,8 @@ function datasetWithLabels(config: PipelineConfig) {
 /** The tasks of one pipeline, in dependency order. */
 export function planPipeline(name: string, config: PipelineConfig): StageTask[] {
   const dir = (...parts: string[]) => artifactDir(name, ...parts);
-  const backend = config.backend;
+  // Each stage's own backend: changing the attacks' leaves the model's options, hence its cache key, alone.
+  const backend = (stage: BackendStage) => stageBackend(config.backend, stage);
   const combos = expandAttacks(config.attacks);
   const external = externalInputs(config);
   const tasks: StageTask[] = [
@@ -144,7 +145,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       outDir: dir('model'),
       dependsOn: ['preprocess'],
       args: [
-        '--config', json({ model: config.model, seed: config.seed, backend }),
+        '--config', json({ model: config.model, seed: config.seed, backend: backend('model') }),
         '--data', dir('preprocess'),
         '--out', dir('model'),
       ],
@@ -156,7 +157,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       outDir: dir('bucketing'),
       dependsOn: ['preprocess', 'model'],
       args: [
-        '--config', json({ buckets: config.buckets, seed: config.seed, batchSize: config.batchSize, backend }),
+        '--config', json({ buckets: config.buckets, seed: config.seed, batchSize: config.batchSize, backend: backend('bucketing') }),
         '--data', dir('preprocess'),
         '--model', dir('model'),
         '--out', dir('bucketing'),
@@ -171,7 +172,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       outDir: dir('attacks', combo.id),
       dependsOn: ['model', 'bucketing'],
       args: [
-        '--config', json({ attack: combo, seed: config.seed, batchSize: config.batchSize, backend }),
+        '--config', json({ attack: combo, seed: config.seed, batchSize: config.batchSize, backend: backend('attacks') }),
         '--buckets', dir('bucketing'),
         '--model', dir('model'),
         '--out', dir('attacks', combo.id),
@@ -186,7 +187,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       outDir: dir('evaluate', combo.id),
       dependsOn: ['model', 'bucketing', `attacks/${combo.id}`],
       args: [
-        '--config', json({ evaluate: config.evaluate, batchSize: config.batchSize, backend }),
+        '--config', json({ evaluate: config.evaluate, batchSize: config.batchSize, backend: backend('evaluate') }),
         '--attack', dir('attacks', combo.id),
         '--buckets', dir('bucketing'),
         '--model', dir('model'),
