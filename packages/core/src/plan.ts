@@ -3,7 +3,7 @@
  * evaluation per combination (method × gradient × ε × parameters). The Nx plugin turns each task
  * into an Nx project, so each is hashed and cached on its own options only.
  */
-import { AttackCombination, PipelineConfig, stageBackend, type AttackSweep, type BackendStage } from './config.ts';
+import { AttackCombination, PipelineConfig, stageBackend, type AttackSweep, type Backend, type BackendStage } from './config.ts';
 import { GradsignError } from './errors.ts';
 
 export const STAGES = ['preprocess', 'model', 'bucketing', 'attacks', 'evaluate', 'report'] as const;
@@ -18,6 +18,8 @@ export interface StageTask {
   /** Output directory, relative to the workspace root. */
   outDir: string;
   dependsOn: string[];
+  /** The backend its config asks for (stages that run tfjs): what the Nx plugin resolves for the task's hash. */
+  backend?: Backend;
   /** CLI arguments for `packages/<stage>/src/cli.ts`; the config JSON is the only thing hashed besides sources. */
   args: string[];
   /** Files or folders outside the workspace that the task reads (dataset, user model, label file). */
@@ -143,6 +145,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       stage: 'model',
       key: 'model',
       outDir: dir('model'),
+      backend: backend('model'),
       dependsOn: ['preprocess'],
       args: [
         '--config', json({ model: config.model, seed: config.seed, backend: backend('model') }),
@@ -155,6 +158,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       stage: 'bucketing',
       key: 'bucketing',
       outDir: dir('bucketing'),
+      backend: backend('bucketing'),
       dependsOn: ['preprocess', 'model'],
       args: [
         '--config', json({ buckets: config.buckets, seed: config.seed, batchSize: config.batchSize, backend: backend('bucketing') }),
@@ -170,6 +174,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       key: `attacks/${combo.id}`,
       combination: combo.id,
       outDir: dir('attacks', combo.id),
+      backend: backend('attacks'),
       dependsOn: ['model', 'bucketing'],
       args: [
         '--config', json({ attack: combo, seed: config.seed, batchSize: config.batchSize, backend: backend('attacks') }),
@@ -185,6 +190,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       key: `evaluate/${combo.id}`,
       combination: combo.id,
       outDir: dir('evaluate', combo.id),
+      backend: backend('evaluate'),
       dependsOn: ['model', 'bucketing', `attacks/${combo.id}`],
       args: [
         '--config', json({ evaluate: config.evaluate, batchSize: config.batchSize, backend: backend('evaluate') }),
