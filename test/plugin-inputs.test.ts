@@ -7,7 +7,8 @@
  *    hits when that package changes), and `usesBackend` exactly where a stage imports core's tf;
  *  - the native bindings (resolve-backend.cjs) and the stages (project-names.js) equal core's;
  *  - the plan memo is keyed on content, not mtimes, and a memoised plan (or a memoised invalid
- *    pipeline's error) does not load tsx.
+ *    pipeline's error) does not load tsx;
+ *  - each task's backend input resolves that task's own backend (per-stage backends).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, test } from 'vitest';
-import { BACKENDS, STAGES } from '@gradsign/core';
+import { BACKEND_STAGES, BACKENDS, STAGES } from '@gradsign/core';
 import { NATIVE_BINDINGS } from '@gradsign/core/tf';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,6 +66,10 @@ describe('declared dependencies', () => {
     expect(stageInputs(REPO, stage).usesBackend).toBe(importsOf(stage).includes('@gradsign/core/tf'));
   });
 
+  test('the stages that may name a backend in a pipeline file are the ones that run tfjs', () => {
+    expect(STAGES.filter((stage) => stageInputs(REPO, stage).usesBackend)).toEqual([...BACKEND_STAGES]);
+  });
+
   test('a stage is hashed on its own npm dependencies and core\'s, not on the workspace packages', () => {
     const core = Object.keys(packageJson('core').dependencies);
     for (const stage of STAGES) {
@@ -93,7 +98,7 @@ describe('plain-JS copies of core\'s lists', () => {
   });
 });
 
-describe('the plan memo', () => {
+describe('the plan memo and the projects', () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -145,5 +150,25 @@ describe('the plan memo', () => {
     expect(first).toMatchObject({ invalid: true, tsx: true });
     expect(first.message).toContain('at attacks[0].eps[0]: ε must be > 0');
     expect(run()).toEqual({ ...first, tsx: false });
+  });
+
+  test('each task\'s backend input resolves its own stage\'s backend: the model\'s stays the same when the attacks\' changes', async () => {
+    const root = workspace();
+    for (const pkg of ['core', ...STAGES]) cpSync(path.join(REPO, 'packages', pkg, 'package.json'), path.join(root, 'packages', pkg, 'package.json'));
+    const smoke = JSON.parse(readFileSync(path.join(REPO, 'pipelines/smoke.json'), 'utf8'));
+    const { createNodes } = require('./index.js') as { createNodes: [string, (files: string[], options: unknown, context: unknown) => Promise<[string, { projects: Record<string, any> }][]>] };
+    const projects = async (backend: unknown) => {
+      writeFileSync(path.join(root, 'pipelines/smoke.json'), JSON.stringify({ ...smoke, backend }));
+      const results = await createNodes[1](['pipelines/smoke.json'], {}, { workspaceRoot: root });
+      return Object.fromEntries(Object.values(results[0]![1].projects).map((p) => [p.name, p.targets.run]));
+    };
+    const runtime = (target: { inputs: unknown[] }) => target.inputs.filter((i): i is { runtime: string } => typeof i === 'object' && i !== null && 'runtime' in i).map((i) => i.runtime);
+    const same = await projects('auto');
+    const split = await projects({ default: 'auto', attacks: 'webgpu', evaluate: 'webgpu' });
+    expect(runtime(split['smoke-model'])).toEqual(['node packages/nx-plugin/resolve-backend.cjs auto']);
+    expect(runtime(split['smoke-attack-fgsm-inverse-eps8-255'])).toEqual(['node packages/nx-plugin/resolve-backend.cjs webgpu']);
+    expect(runtime(split['smoke-evaluate-fgsm-inverse-eps8-255'])).toEqual(['node packages/nx-plugin/resolve-backend.cjs webgpu']);
+    expect(runtime(split['smoke-report'])).toEqual([]);
+    for (const name of ['smoke-preprocess', 'smoke-model', 'smoke-bucketing']) expect(split[name]).toEqual(same[name]);
   });
 });

@@ -1,14 +1,16 @@
 /**
  * The smoke pipeline through Nx, end to end, in a private copy of the repository: the report is
  * complete and sane, every artifact opens in an independent Arrow reader (flechette), and a rerun
- * executes nothing.
+ * executes nothing. Then per-stage backends: the same pipeline with its attacks and evaluations
+ * moved to webgpu (here the software adapter) reuses the model and buckets from the cache, and
+ * agrees with the first run (auto, which is wasm here) within one image per cell.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from '@uwdata/flechette';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReportSummary } from '@gradsign/core';
-import { makeWorkspaceCopy, removeWorkspace, runPipeline } from './helpers/workspace.ts';
+import { EvaluationSummary, ReportSummary } from '@gradsign/core';
+import { hashTree, makeWorkspaceCopy, removeWorkspace, runPipeline } from './helpers/workspace.ts';
 
 let ws: string;
 let first: Awaited<ReturnType<typeof runPipeline>>;
@@ -98,4 +100,55 @@ describe('pipeline:smoke', () => {
     expect(again.executed).toEqual([]);
     expect(again.cached).toHaveLength(12);
   }, 60_000);
+});
+
+describe('pipeline:smoke with per-stage backends: attacks and evaluation on webgpu', () => {
+  const COMBINATIONS = ['fgsm-inverse-eps8-255', 'fgsm-least-likely-eps8-255', 'bim-inverse-eps8-255', 'bim-least-likely-eps8-255'];
+  const artifact = (rel: string) => path.join(ws, 'artifacts/smoke', rel);
+  const evaluation = (id: string) => EvaluationSummary.parse(JSON.parse(readFileSync(artifact(`evaluate/${id}/summary.json`), 'utf8')));
+  let baseline: Record<string, EvaluationSummary>;
+  let shared: Record<string, Record<string, string>>;
+  let split: Awaited<ReturnType<typeof runPipeline>>;
+
+  beforeAll(async () => {
+    // The first run's results (every stage on auto: wasm here), and what must be reused.
+    baseline = Object.fromEntries(COMBINATIONS.map((id) => [id, evaluation(id)]));
+    shared = Object.fromEntries(['preprocess', 'model', 'bucketing'].map((stage) => [stage, hashTree(artifact(stage))]));
+    writeFileSync(path.join(ws, 'pipelines/smoke.json'), JSON.stringify({ ...smoke, backend: { default: 'auto', attacks: 'webgpu', evaluate: 'webgpu' } }));
+    split = await runPipeline(ws, 'smoke');
+  }, 600_000);
+
+  it('takes the model and the buckets from the cache: their cache key did not change, nothing is retrained', () => {
+    expect(split.cached).toEqual(['smoke-bucketing', 'smoke-model', 'smoke-preprocess']);
+    expect(split.executed).toHaveLength(4 + 4 + 1);
+    for (const [stage, files] of Object.entries(shared)) expect(hashTree(artifact(stage)), stage).toEqual(files);
+  });
+
+  it('records and logs the backend and adapter each stage ran on', () => {
+    const info = JSON.parse(readFileSync(artifact('model/model-info.json'), 'utf8'));
+    expect(info.backend, 'the comparison is against wasm: auto must resolve to wasm here (no GPU, no tfjs-node)').toBe('wasm');
+    for (const id of COMBINATIONS) {
+      expect(baseline[id]!.backends).toEqual({ attacks: 'wasm', evaluate: 'wasm' });
+      expect(evaluation(id).backends).toEqual({ attacks: expect.stringMatching(/^webgpu \(.+\)$/), evaluate: expect.stringMatching(/^webgpu \(.+\)$/) });
+      const adv = tableFromIPC(readFileSync(artifact(`attacks/${id}/adversarial.arrow`)), { useProxy: false });
+      expect(JSON.parse(adv.schema.metadata!.get('gradsign.metadata')!).backend).toBe(evaluation(id).backends.attacks);
+    }
+    expect(split.output).toMatch(/backend: webgpu, adapter \S.* \(requested webgpu\)/);
+    const report = ReportSummary.parse(JSON.parse(readFileSync(artifact('report/summary.json'), 'utf8')));
+    expect(report.setup.backend).toMatch(/^model wasm; attacks webgpu \(.+\); evaluate webgpu \(.+\)$/);
+  });
+
+  it('agrees with the all-wasm run on the same model and images within one image per cell', () => {
+    const cells: string[] = [];
+    for (const id of COMBINATIONS) {
+      for (const webgpu of evaluation(id).buckets) {
+        const wasm = baseline[id]!.buckets.find((b) => b.bucket === webgpu.bucket)!;
+        expect(webgpu.n).toBe(wasm.n);
+        cells.push(`${id} ${webgpu.bucket}: top-1 ${webgpu.top1Errors}/${webgpu.n} (wasm ${wasm.top1Errors}), top-5 ${webgpu.top5Errors} (wasm ${wasm.top5Errors})`);
+        expect(Math.abs(webgpu.top1Errors - wasm.top1Errors), `${id} ${webgpu.bucket} top-1`).toBeLessThanOrEqual(1);
+        expect(Math.abs(webgpu.top5Errors - wasm.top5Errors), `${id} ${webgpu.bucket} top-5`).toBeLessThanOrEqual(1);
+      }
+    }
+    console.log(`webgpu vs wasm, errors per cell:\n  ${cells.join('\n  ')}`);
+  });
 });

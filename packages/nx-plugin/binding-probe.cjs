@@ -10,9 +10,9 @@
  * Nx rerun pays a few stat calls, not a TensorFlow load.
  */
 const { spawnSync } = require('node:child_process');
-const { createHash } = require('node:crypto');
-const { mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { readFileSync, realpathSync } = require('node:fs');
 const path = require('node:path');
+const { keyOf, mtimeOf, remembered } = require('./probe-memo.cjs');
 
 const MEMO_FILE = '.nx/workspace-data/gradsign-backend-probe.json';
 /** Loading tfjs-node-gpu initialises CUDA: seconds, not minutes. */
@@ -33,9 +33,6 @@ Promise.resolve()
   });
 `;
 
-/** @param {string} file */
-const mtimeOf = (file) => statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-
 /**
  * Everything that decides whether the binding at `manifest` loads, as a short hash.
  * @param {string} manifest the binding's package.json
@@ -47,7 +44,7 @@ function installKey(manifest) {
     process.versions.modules, process.platform, process.arch,
     process.env.LD_LIBRARY_PATH ?? '', mtimeOf('/etc/ld.so.cache'),
   ];
-  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 24);
+  return keyOf(parts);
 }
 
 /** @typedef {{ loads: boolean, package: string, reason?: string }} ProbeResult */
@@ -59,23 +56,6 @@ function probe(pkg, entry) {
   if (child.status === 0) return { loads: true, package: pkg, timedOut };
   const reason = timedOut ? `no answer in ${PROBE_TIMEOUT_MS / 1000} s` : (child.stderr.trim().split('\n').pop() || `exit code ${child.status}`);
   return { loads: false, package: pkg, reason: reason.slice(0, 500), timedOut };
-}
-
-/** @param {string} file @returns {Record<string, ProbeResult>} */
-function readMemo(file) {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return {};
-  }
-}
-
-/** @param {string} file @param {Record<string, ProbeResult>} memo */
-function writeMemo(file, memo) {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(memo, null, 2));
-  renameSync(tmp, file);
 }
 
 /**
@@ -95,13 +75,10 @@ function bindingLoads(root, resolveFrom, pkg) {
   } catch {
     return undefined;
   }
-  const file = path.join(root, MEMO_FILE);
-  const key = installKey(manifest);
-  const memo = readMemo(file);
-  if (memo[key]) return memo[key].loads;
-  const { timedOut, ...result } = probe(pkg, entry);
-  // A probe that timed out says nothing about the install (a busy machine): ask again next time.
-  if (!timedOut) writeMemo(file, { ...readMemo(file), [key]: result });
+  const result = remembered(path.join(root, MEMO_FILE), installKey(manifest), () => {
+    const { timedOut, ...answer } = probe(pkg, entry);
+    return { value: answer, keep: !timedOut };
+  });
   return result.loads;
 }
 

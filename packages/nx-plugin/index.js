@@ -40,8 +40,9 @@ function stageProject(inputsOf, pipeline, task, names) {
     inputs.push({ runtime: ['node', 'packages/nx-plugin/fingerprint.cjs', ...task.externalInputs].map(shellQuote).join(' ') });
   }
   if (usesBackend) {
-    // The backend the task will really use: GPU and wasm results may differ in the last bits.
-    inputs.push({ env: 'GRADSIGN_BACKEND' }, { runtime: 'node packages/nx-plugin/resolve-backend.cjs' });
+    // The backend (and WebGPU adapter) the task will really use: GPU and wasm results may differ
+    // in the last bits. Per task, so a new backend for the attacks leaves the model's hash alone.
+    inputs.push({ env: 'GRADSIGN_BACKEND' }, { runtime: ['node', 'packages/nx-plugin/resolve-backend.cjs', task.backend ?? 'auto'].map(shellQuote).join(' ') });
   }
   return {
     root: `pipelines/${pipeline}/${task.key}`,

@@ -1,12 +1,14 @@
 /**
  * A private copy of the repository for end-to-end tests: the tracked (and untracked, not ignored)
  * files, node_modules linked entry by entry except @gradsign/*, which points at the copy's own
- * packages, so a source change in the copy is what runs. Its Nx cache and artifacts are its own.
+ * packages, so a source change in the copy is what runs; the prepared software Vulkan driver
+ * (.webgpu-driver/, git-ignored) linked, so core finds it there as in the repository. Its Nx cache
+ * and artifacts are its own.
  */
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +37,8 @@ export async function makeWorkspaceCopy(prefix = 'gradsign-e2e-'): Promise<strin
   for (const pkg of await readdir(path.join(REPO, 'node_modules/@gradsign'))) {
     await symlink(path.join(dir, 'packages', pkg), path.join(modules, '@gradsign', pkg));
   }
+  const driver = path.join(REPO, '.webgpu-driver');
+  if (existsSync(driver)) await symlink(driver, path.join(dir, '.webgpu-driver'));
   return dir;
 }
 

@@ -28,7 +28,7 @@ import {
   type ModelInfo,
   type ResolvedAttack,
 } from '@gradsign/core';
-import { readModelInfo } from '@gradsign/core/tf';
+import { describeBackend, readModelInfo } from '@gradsign/core/tf';
 import { resolveAttack } from './attack.ts';
 import { AttackPool, type AttackResult, type WorkersOption } from './parallel/pool.ts';
 
@@ -98,7 +98,7 @@ async function attackAll(
       (pool.gradients.scoresKind === 'log-probabilities' ? '; loss from log-probabilities (no final softmax to step over: saturation may remain)' : ''),
   );
   const progress = new Progress(`attack ${attack.id}`, total, 'img');
-  const meta = { attack, seed: config.seed, backend, height, width, channels, classNames: info.classNames };
+  const meta = { attack, seed: config.seed, backend: describeBackend(backend), height, width, channels, classNames: info.classNames };
   // Everything that decides a batch's bytes: a saved batch is reused only when all of it matches.
   const identity = { meta, batchSize: config.batchSize, buckets: buckets.metadata, model: info, pixels };
   const checkpoint = await Checkpoint.open(outDir, identity, meta, pixels);

@@ -173,6 +173,8 @@ export const EvaluationSummary = z.object({
   schemaVersion: z.literal(2),
   attack: ResolvedAttack,
   quantize: z.boolean(),
+  /** The backends (webgpu with its adapter) that computed the adversarial images and classified them. */
+  backends: z.object({ attacks: z.string(), evaluate: z.string() }),
   buckets: z.array(BucketMetrics),
 });
 export type EvaluationSummary = z.infer<typeof EvaluationSummary>;

@@ -25,7 +25,7 @@ function fraction(what: string) {
 }
 
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
-export const Backend = z.enum(BACKENDS);
+export const Backend = z.enum(BACKENDS, { error: (issue) => `unknown backend ${JSON.stringify(issue.input)}: use one of ${BACKENDS.join(', ')}` });
 export type Backend = z.infer<typeof Backend>;
 
 /**
@@ -36,6 +36,42 @@ export const BatchSize = z.union([z.number().int().positive(), z.literal('auto')
   error: (issue) => `batchSize must be a whole number ≥ 1 or "auto", got ${JSON.stringify(issue.input)}`,
 });
 export type BatchSize = z.infer<typeof BatchSize>;
+
+/** The stages that run tfjs, hence take a backend (plan.ts's STAGES less preprocess and report). */
+export const BACKEND_STAGES = ['model', 'bucketing', 'attacks', 'evaluate'] as const;
+export type BackendStage = (typeof BACKEND_STAGES)[number];
+
+const BACKEND_KEYS = ['default', ...BACKEND_STAGES];
+const BackendByStage = z
+  .object({ default: Backend.default('auto'), ...Object.fromEntries(BACKEND_STAGES.map((s) => [s, Backend.optional()])) } as {
+    default: z.ZodDefault<typeof Backend>;
+  } & Record<BackendStage, z.ZodOptional<typeof Backend>>);
+export type BackendByStage = z.infer<typeof BackendByStage>;
+
+/**
+ * A pipeline's `backend`: one name for every stage, or names per stage, e.g. `{"default": "auto",
+ * "attacks": "webgpu"}` (train once on a CPU, attack on a GPU: the model's options, hence its
+ * cache key, stay the same). A name or an object is told apart first, so each kind of mistake
+ * gets its own message and path (a zod union would answer only "Invalid input").
+ */
+export const BackendChoice = z
+  .union([z.string(), z.looseObject({})], {
+    error: (issue) => `expected a backend name (${BACKENDS.join(', ')}) or names per stage such as {"default": "auto", "attacks": "webgpu"}, got ${JSON.stringify(issue.input)}`,
+  })
+  .transform((value, ctx): Backend | BackendByStage => {
+    // Unknown keys one by one, so the error names each (backend.atacks), as .strict() would not.
+    const unknown = typeof value === 'string' ? [] : Object.keys(value).filter((key) => !BACKEND_KEYS.includes(key));
+    for (const key of unknown) ctx.addIssue({ code: 'custom', path: [key], message: `not a stage that takes a backend: use ${BACKEND_KEYS.join(', ')} (preprocess and report use none)` });
+    const result = (typeof value === 'string' ? Backend : BackendByStage).safeParse(value);
+    for (const issue of result.error?.issues ?? []) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    return result.success && !unknown.length ? result.data : z.NEVER;
+  });
+export type BackendChoice = z.infer<typeof BackendChoice>;
+
+/** The backend a stage runs on under a pipeline's `backend`. */
+export function stageBackend(choice: BackendChoice, stage: BackendStage): Backend {
+  return typeof choice === 'string' ? choice : (choice[stage] ?? choice.default);
+}
 
 export const FashionMnistDataset = z
   .object({
@@ -227,7 +263,7 @@ export const PipelineConfig = z
     $schema: z.string().optional(),
     description: z.string().optional(),
     seed: z.number().int().min(0).default(0),
-    backend: Backend.default('auto'),
+    backend: BackendChoice.default('auto'),
     /** Default: 128 for the embedded model, "auto" for your own (plan.ts). */
     batchSize: BatchSize.optional(),
     dataset: DatasetConfig,

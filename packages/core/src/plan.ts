@@ -3,7 +3,7 @@
  * evaluation per combination (method × gradient × ε × parameters). The Nx plugin turns each task
  * into an Nx project, so each is hashed and cached on its own options only.
  */
-import { AttackCombination, PipelineConfig, type AttackSweep } from './config.ts';
+import { AttackCombination, PipelineConfig, stageBackend, type AttackSweep, type Backend, type BackendStage } from './config.ts';
 import { GradsignError } from './errors.ts';
 
 export const STAGES = ['preprocess', 'model', 'bucketing', 'attacks', 'evaluate', 'report'] as const;
@@ -18,6 +18,8 @@ export interface StageTask {
   /** Output directory, relative to the workspace root. */
   outDir: string;
   dependsOn: string[];
+  /** The backend its config asks for (stages that run tfjs): what the Nx plugin resolves for the task's hash. */
+  backend?: Backend;
   /** CLI arguments for `packages/<stage>/src/cli.ts`; the config JSON is the only thing hashed besides sources. */
   args: string[];
   /** Files or folders outside the workspace that the task reads (dataset, user model, label file). */
@@ -126,7 +128,8 @@ function datasetWithLabels(config: PipelineConfig) {
 /** The tasks of one pipeline, in dependency order. */
 export function planPipeline(name: string, config: PipelineConfig): StageTask[] {
   const dir = (...parts: string[]) => artifactDir(name, ...parts);
-  const backend = config.backend;
+  // Each stage's own backend: changing the attacks' leaves the model's options, hence its cache key, alone.
+  const backend = (stage: BackendStage) => stageBackend(config.backend, stage);
   // Your own model's memory is unknown until measured; the embedded CNN's is small.
   const batchSize = config.batchSize ?? (config.model.kind === 'tfjs' ? 'auto' : 128);
   const combos = expandAttacks(config.attacks);
@@ -144,9 +147,10 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       stage: 'model',
       key: 'model',
       outDir: dir('model'),
+      backend: backend('model'),
       dependsOn: ['preprocess'],
       args: [
-        '--config', json({ model: config.model, seed: config.seed, backend }),
+        '--config', json({ model: config.model, seed: config.seed, backend: backend('model') }),
         '--data', dir('preprocess'),
         '--out', dir('model'),
       ],
@@ -156,9 +160,10 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       stage: 'bucketing',
       key: 'bucketing',
       outDir: dir('bucketing'),
+      backend: backend('bucketing'),
       dependsOn: ['preprocess', 'model'],
       args: [
-        '--config', json({ buckets: config.buckets, seed: config.seed, batchSize, backend }),
+        '--config', json({ buckets: config.buckets, seed: config.seed, batchSize, backend: backend('bucketing') }),
         '--data', dir('preprocess'),
         '--model', dir('model'),
         '--out', dir('bucketing'),
@@ -171,9 +176,10 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       key: `attacks/${combo.id}`,
       combination: combo.id,
       outDir: dir('attacks', combo.id),
+      backend: backend('attacks'),
       dependsOn: ['model', 'bucketing'],
       args: [
-        '--config', json({ attack: combo, seed: config.seed, batchSize, backend }),
+        '--config', json({ attack: combo, seed: config.seed, batchSize, backend: backend('attacks') }),
         '--buckets', dir('bucketing'),
         '--model', dir('model'),
         '--out', dir('attacks', combo.id),
@@ -186,9 +192,10 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       key: `evaluate/${combo.id}`,
       combination: combo.id,
       outDir: dir('evaluate', combo.id),
+      backend: backend('evaluate'),
       dependsOn: ['model', 'bucketing', `attacks/${combo.id}`],
       args: [
-        '--config', json({ evaluate: config.evaluate, batchSize, backend }),
+        '--config', json({ evaluate: config.evaluate, batchSize, backend: backend('evaluate') }),
         '--attack', dir('attacks', combo.id),
         '--buckets', dir('bucketing'),
         '--model', dir('model'),

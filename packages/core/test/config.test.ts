@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GradsignError, PipelineConfig, expandAttacks, parsePipelineText, planPipeline } from '../src/index.ts';
+import { GradsignError, PipelineConfig, expandAttacks, parsePipelineText, planPipeline, type StageTask } from '../src/index.ts';
 
 const valid = {
   dataset: { kind: 'fashion-mnist' },
@@ -97,6 +97,36 @@ describe('pipeline config', () => {
       ['1e-320', 1e-320, /ε = 1e-320 is below 0.000001/],
     ])('rejects ε %s with a message that says what ε is', (_name, eps, message) => {
       expect(() => parsePipelineText(JSON.stringify({ ...valid, attacks: [sweep([eps])] }).replace('"__inf__"', '1e400'), 'p')).toThrowError(message);
+    });
+  });
+
+  describe('backends per stage', () => {
+    const backendOf = (task: StageTask) => JSON.parse(task.args[task.args.indexOf('--config') + 1]!).backend as string | undefined;
+    const plan = (backend: unknown) => planPipeline('x', PipelineConfig.parse({ ...valid, backend }));
+    const byStage = (backend: unknown) => Object.fromEntries(plan(backend).map((t) => [t.stage, backendOf(t)]));
+
+    it('gives every stage that runs tfjs its own backend; the rest take "default", which defaults to auto', () => {
+      expect(byStage({ default: 'wasm', attacks: 'webgpu', evaluate: 'webgpu' })).toEqual({
+        preprocess: undefined, model: 'wasm', bucketing: 'wasm', attacks: 'webgpu', evaluate: 'webgpu', report: undefined,
+      });
+      expect(byStage({ attacks: 'webgpu' })).toMatchObject({ model: 'auto', bucketing: 'auto', attacks: 'webgpu' });
+      expect(byStage('cpu')).toMatchObject({ model: 'cpu', bucketing: 'cpu', attacks: 'cpu', evaluate: 'cpu' });
+    });
+
+    it('leaves the model\'s and bucketing\'s options (their cache key) alone when only the attacks\' backend changes', () => {
+      const args = (backend: unknown, key: string) => plan(backend).find((t) => t.key === key)!.args;
+      for (const key of ['preprocess', 'model', 'bucketing']) expect(args({ default: 'auto', attacks: 'webgpu' }, key)).toEqual(args('auto', key));
+      expect(args({ attacks: 'webgpu' }, 'attacks/fgsm-inverse-eps0.1')).not.toEqual(args('auto', 'attacks/fgsm-inverse-eps0.1'));
+    });
+
+    it.each([
+      ['an unknown name', 'gpu', /at backend: unknown backend "gpu": use one of auto, tensorflow, webgpu, wasm, cpu/],
+      ['an unknown name for a stage', { attacks: 'gpu' }, /at backend\.attacks: unknown backend "gpu": use one of/],
+      ['a misspelt stage', { atacks: 'webgpu' }, /at backend\.atacks: not a stage that takes a backend: use default, model, bucketing, attacks, evaluate/],
+      ['a stage that runs no tfjs', { report: 'webgpu' }, /at backend\.report: .*preprocess and report use none/],
+      ['neither a name nor an object', 3, /at backend: expected a backend name .* or names per stage such as \{"default": "auto", "attacks": "webgpu"\}, got 3/],
+    ])('names the field and what to use for %s', (_what, backend, message) => {
+      expect(() => parsePipelineText(JSON.stringify({ ...valid, backend }), 'pipelines/x.json')).toThrowError(message);
     });
   });
 });

@@ -24,7 +24,7 @@ import {
   writeFileAtomic,
   type BucketName,
 } from '@gradsign/core';
-import { forwardBatchWork, loadClassifier, modelBatchKey, predictTopK, resolveBatchSize, selectBackend, type Classifier } from '@gradsign/core/tf';
+import { describeBackend, forwardBatchWork, loadClassifier, modelBatchKey, predictTopK, resolveBatchSize, selectBackend, type Classifier } from '@gradsign/core/tf';
 import { errors, perturbationNorms, summarize, type ImageMetrics } from './metrics.ts';
 import { RowCursor } from './rows.ts';
 
@@ -91,9 +91,10 @@ async function measureBatch(
 /** evaluate: adversarial images → per-image metrics.arrow + per-bucket summary.json. */
 export async function evaluate(rawConfig: unknown, attackDir: string, bucketsDir: string, modelDir: string, outDir: string): Promise<EvaluationSummary> {
   const config = parseWith(EvaluateStageConfig, rawConfig, 'evaluate config');
-  const backend = await selectBackend(config.backend);
+  const resolved = await selectBackend(config.backend);
+  const backend = describeBackend(resolved);
   const { classifier } = await loadClassifier(modelDir);
-  const batchSize = await resolveBatchSize(config.batchSize, forwardBatchWork(classifier, backend, await modelBatchKey(modelDir, 'forward')));
+  const batchSize = await resolveBatchSize(config.batchSize, forwardBatchWork(classifier, resolved, await modelBatchKey(modelDir, 'forward')));
   const adversarial = await readArtifact(AdversarialArtifact, path.join(attackDir, 'adversarial.arrow'));
   const buckets = await readArtifact(BucketsArtifact, path.join(bucketsDir, 'buckets.arrow'));
   const attack = adversarial.metadata.attack;
@@ -132,7 +133,7 @@ export async function evaluate(rawConfig: unknown, attackDir: string, bucketsDir
         }
       });
       progress.finish();
-      summary = { schemaVersion: 2, attack, quantize: config.evaluate.quantize, buckets: summarize(rows, attack.targeted) };
+      summary = { schemaVersion: 2, attack, quantize: config.evaluate.quantize, backends: { attacks: adversarial.metadata.backend, evaluate: backend }, buckets: summarize(rows, attack.targeted) };
       await writeFileAtomic(path.join(tmp, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
       for (const b of summary.buckets) {
         const d = b.diagnostics;

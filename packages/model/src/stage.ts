@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { Backend, ModelConfig, ModelSpec, defineStage, log, parseWith, writeDirAtomic, writeFileAtomic, type ModelInfo } from '@gradsign/core';
-import { saveLayersModel, selectBackend } from '@gradsign/core/tf';
+import { describeBackend, saveLayersModel, selectBackend } from '@gradsign/core/tf';
 import { accuracy, trainSmallCnn } from './train.ts';
 
 export const ModelStageConfig = z
@@ -39,7 +39,7 @@ export async function buildModel(rawConfig: unknown, dataDir: string, outDir: st
     numClasses: meta.classNames.length,
     classNames: meta.classNames,
     testAccuracy: test.top1,
-    backend,
+    backend: describeBackend(backend),
     training: { ...m, seed: config.seed, trainImages, epochLosses, testImages: test.n },
   };
   await writeDirAtomic(outDir, async (tmp) => {

@@ -15,6 +15,17 @@ export interface ReportedPipeline {
   config: PipelineConfig;
 }
 
+/**
+ * The backends the run used: one name when every stage ran on it, else each stage's, e.g.
+ * `model wasm; attacks webgpu (mesa / software / llvmpipe…); evaluate webgpu (…)`.
+ */
+export function backendsUsed(run: RunArtifacts): string {
+  const used = (stage: 'attacks' | 'evaluate') => [...new Set(run.evaluations.map((e) => e.summary.backends[stage]))].join(', ');
+  const stages: [string, string][] = [['model', run.model.backend], ['attacks', used('attacks')], ['evaluate', used('evaluate')]];
+  const names = new Set(stages.map(([, b]) => b).filter(Boolean));
+  return names.size === 1 ? [...names][0]! : stages.filter(([, b]) => b).map(([stage, b]) => `${stage} ${b}`).join('; ');
+}
+
 export function buildSummary(config: ReportedPipeline, run: RunArtifacts): ReportSummary {
   return buildSummaryDetailed(config, run).summary;
 }
@@ -65,7 +76,7 @@ export function buildSummaryDetailed(config: ReportedPipeline, run: RunArtifacts
       cleanAccuracy: b.cleanAccuracy,
       buckets: { rule: b.rule, thresholds: b.thresholds, perBucket: b.perBucket, qualified: b.qualified },
       images: 3 * b.perBucket,
-      backend: run.model.backend,
+      backend: backendsUsed(run),
       seed: config.config.seed,
       quantize: config.config.evaluate.quantize,
       rejected: run.rejected,

@@ -214,7 +214,7 @@ export async function makeFixture(root: string, options: { eps?: string[]; perBu
       rows.map((r) => ({ ...r, cleanConfidence: r.confidence, adversarialTrueProb: r.trueProb, pixels: H * W })),
       attack.targeted,
     );
-    const summary: EvaluationSummary = { schemaVersion: 2, attack, quantize: false, buckets };
+    const summary: EvaluationSummary = { schemaVersion: 2, attack, quantize: false, backends: { attacks: 'cpu', evaluate: 'cpu' }, buckets };
     await writeFile(path.join(root, 'evaluate', combo.id, 'summary.json'), JSON.stringify(summary, null, 2));
   }
   return { root, config: { pipeline, config: raw, combinations: combos.map((c) => c.id) }, ids };

@@ -9,6 +9,8 @@ import { cellTexts, detectableText, paperCell, readReportSummary, report, VERDIC
 import { esc } from '../src/html/escape.ts';
 import { prettyJson } from '../src/html/facts.ts';
 import { shade } from '../src/html/shade.ts';
+import { backendsUsed } from '../src/summary.ts';
+import type { RunArtifacts } from '../src/gather.ts';
 import { CLASS_NAMES, makeFixture, type Fixture } from './fixture.ts';
 
 let tmp: string;
@@ -156,6 +158,16 @@ describe('report.html', () => {
 });
 
 describe('page helpers', () => {
+  it('states one backend when every stage ran on it, else each stage\'s (per-stage backends)', () => {
+    const run = (model: string, attacks: string, evaluate: string) =>
+      ({ model: { backend: model }, evaluations: [{ summary: { backends: { attacks, evaluate } } }] }) as unknown as RunArtifacts;
+    expect(summary.setup.backend).toBe('cpu');
+    expect(backendsUsed(run('wasm', 'wasm', 'wasm'))).toBe('wasm');
+    expect(backendsUsed(run('wasm', 'webgpu (mesa / software / llvmpipe)', 'webgpu (mesa / software / llvmpipe)'))).toBe(
+      'model wasm; attacks webgpu (mesa / software / llvmpipe); evaluate webgpu (mesa / software / llvmpipe)',
+    );
+  });
+
   it('pretty-prints JSON with plain arrays on one line, losslessly', () => {
     const v = { seed: 0, attacks: [{ methods: ['fgsm', 'bim'], eps: [0.1, 0.2] }], empty: {}, none: [] };
     expect(prettyJson(v)).toContain('"methods": ["fgsm", "bim"]');

@@ -36,6 +36,12 @@ export function selectedAdapter(): WebgpuAdapter | undefined {
   return active === 'webgpu' ? activeAdapter : undefined;
 }
 
+/** A resolved backend as artifacts record it: webgpu with its adapter, e.g. `webgpu (mesa / software / llvmpipe…)`. */
+export function describeBackend(backend: ResolvedBackend | string): string {
+  const adapter = backend === 'webgpu' ? selectedAdapter() : undefined;
+  return adapter ? `webgpu (${describeAdapter(adapter)})` : backend;
+}
+
 /** Which optional native binding is installed, without loading it (cheap). */
 export function installedNativeBinding(): NativeBackend | undefined {
   for (const [pkg, name] of NATIVE_BINDINGS) {
