@@ -55,7 +55,8 @@ export interface TaskRecord {
 /** Runs `nx run pipeline:<name>` in `cwd`; returns what each task did. */
 export async function runPipeline(cwd: string, name: string, env: Record<string, string> = {}, args: string[] = []) {
   const summary = path.join(cwd, `.run-summary-${Date.now()}.json`);
-  const result = await execa('npx', ['nx', 'run', `pipeline:${name}`, ...args], {
+  // Static output: every task's log lines, whatever the terminal or CI setting (tests read them).
+  const result = await execa('npx', ['nx', 'run', `pipeline:${name}`, '--output-style=static', ...args], {
     cwd,
     env: { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', GRADSIGN_RUN_SUMMARY: summary, ...env },
     reject: false,
