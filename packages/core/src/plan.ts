@@ -156,7 +156,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       outDir: dir('bucketing'),
       dependsOn: ['preprocess', 'model'],
       args: [
-        '--config', json({ buckets: config.buckets, seed: config.seed, batchSize: config.batchSize, backend }),
+        '--config', json({ buckets: config.buckets, seed: config.seed, batchSize: config.batchSize, backend, calibration: config.calibration }),
         '--data', dir('preprocess'),
         '--model', dir('model'),
         '--out', dir('bucketing'),

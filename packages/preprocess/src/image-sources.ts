@@ -9,7 +9,7 @@
 import path from 'node:path';
 import type { z } from 'zod';
 import { ClassIndex, GradsignError, SYNSET_ID, log, readLabelFile, type ClassLabel, type ImageFolderDataset } from '@gradsign/core';
-import type { Duplicate, Reject } from './flaws.ts';
+import type { Duplicate, Reject } from '@gradsign/core/images';
 import { FolderWalk, byteOrder } from './folder-walk.ts';
 import { readCsvGroundTruth, readIlsvrcGroundTruth, readSynsetMap } from './ground-truth.ts';
 
