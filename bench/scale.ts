@@ -8,12 +8,18 @@
  * RSS (VmHWM) is its own. Memory must not grow with the number of images: peak RSS at the largest
  * size must stay within 20% of the smallest.
  *
+ * Bytes written: the stages' output directories (preprocess, model, bucketing), file by file.
+ * Nx copies each cached task's output directory into .nx/cache, so the bytes that reach the cache
+ * equal these (measured as the output sizes, not by running Nx here). What grows with the number of
+ * images must stay under 1 KB per image that is not sampled, the calibration split (calibration.arrow,
+ * of a fixed size) not counted: preprocess writes an index, not pixels, and only the sampled images'
+ * pixels are stored (buckets.arrow).
+ *
  * A few hundred distinct JPEGs are generated and hard-linked under the validation names, so
- * 20,000 files cost seconds and little disk. Everything is deleted afterwards (the 20,000-image
- * test.arrow alone is 5.4 GB).
+ * 20,000 files cost seconds and little disk. Everything is deleted afterwards.
  */
 import { spawn } from 'node:child_process';
-import { link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +60,17 @@ interface ChildResult {
   /** Peak RSS during preprocessing, and during import + bucketing (VmHWM reset in between); null where the kernel cannot reset it. */
   preprocessPeak: number | null;
   predictPeak: number | null;
+  /** Bytes each stage wrote (its output directory), and calibration.arrow's share of bucketing's. */
+  bytes: { preprocess: number; model: number; bucketing: number; calibration: number };
+}
+
+/** Total size of the files under `dir`. */
+async function bytesUnder(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(path.join(entry.parentPath, entry.name))).size;
+  }
+  return total;
 }
 
 /** Peak RSS of this process (Linux), bytes. */
@@ -94,7 +111,15 @@ async function childMain(args: ChildArgs): Promise<void> {
   const meta = await bucketing({ buckets: { rule: 'quantile', perBucket: 50 }, seed: 0, batchSize: 64, backend }, data, model, path.join(args.out, 'bucketing'));
   const bucketingSeconds = seconds(t);
   const predictPeak = await peakRss();
+  const calibrationFile = path.join(args.out, 'bucketing', 'calibration.arrow');
+  const bytes = {
+    preprocess: await bytesUnder(data),
+    model: await bytesUnder(model),
+    bucketing: await bytesUnder(path.join(args.out, 'bucketing')),
+    calibration: (await stat(calibrationFile)).size + (await stat(`${calibrationFile}.sha256`)).size,
+  };
   const result: ChildResult = {
+    bytes,
     images: meta.cleanAccuracy.n,
     preprocessSeconds,
     importSeconds,
@@ -156,6 +181,7 @@ async function makeValidationFolder(root: string, n: number, sources: { file: st
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 
 export async function run(argv: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({
@@ -164,7 +190,7 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
       sizes: { type: 'string', default: '2000,20000' },
       distinct: { type: 'string', default: '256' },
       backend: { type: 'string', default: 'wasm' },
-      // On disk, not /tmp (often RAM-backed tmpfs): the 20,000-image test.arrow is 5.4 GB.
+      // On disk, not /tmp (often RAM-backed tmpfs).
       dir: { type: 'string', default: path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '.tmp') },
     },
   });
@@ -194,7 +220,9 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
       log(
         `scale: ${n} images: preprocess ${(n / result.preprocessSeconds).toFixed(0)} img/s, clean predictions ${(n / result.bucketingSeconds).toFixed(0)} img/s, ` +
           `top-1 ${(result.top1 * 100).toFixed(1)}%, peak RSS ${mib(result.vmHwm)}` +
-          (result.preprocessPeak !== null && result.predictPeak !== null ? ` (preprocess ${mib(result.preprocessPeak)}, import + predictions ${mib(result.predictPeak)})` : ''),
+          (result.preprocessPeak !== null && result.predictPeak !== null ? ` (preprocess ${mib(result.preprocessPeak)}, import + predictions ${mib(result.predictPeak)})` : '') +
+          `; written to artifacts/ (and as much to .nx/cache): preprocess ${kib(result.bytes.preprocess)}, model ${kib(result.bytes.model)}, ` +
+          `bucketing ${kib(result.bytes.bucketing)} (calibration.arrow ${kib(result.bytes.calibration)})`,
       );
       await rm(dir, { recursive: true, force: true });
       await rm(out, { recursive: true, force: true });
@@ -206,7 +234,14 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   const last = runs[runs.length - 1]!;
   const ratio = last.vmHwm / first.vmHwm;
   const largest = runs.reduce((a, b) => (b.n > a.n ? b : a));
+  const smallest = runs.reduce((a, b) => (b.n < a.n ? b : a));
+  const written = (r: ChildResult) => r.bytes.preprocess + r.bytes.model + r.bytes.bucketing;
+  // Sampled images and the calibration split are the same at every size: the growth is per image not sampled.
+  const growthPerImage = (written(largest) - largest.bytes.calibration - (written(smallest) - smallest.bytes.calibration)) / (largest.n - smallest.n);
   const result = {
+    bytesWritten: Object.fromEntries(runs.map((r) => [r.n, { ...r.bytes, artifacts: written(r), nxCache: written(r) }])),
+    bytesPerImage: growthPerImage,
+    bytesPerImageUnder1KB: growthPerImage < 1024,
     rss2k: runs.find((r) => r.n === 2000)?.vmHwm ?? null,
     rss20k: runs.find((r) => r.n === 20000)?.vmHwm ?? null,
     rssRatio: ratio,
@@ -218,7 +253,9 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   };
   log(
     `scale: peak RSS ${runs.map((r) => `${r.n}: ${mib(r.vmHwm)}`).join(', ')} (×${ratio.toFixed(3)}, ${result.rssWithin20Percent ? 'within' : 'NOT within'} 20%); ` +
-      `preprocess ${result.preprocessImagesPerSecond.toFixed(0)} img/s, clean predictions ${result.predictImagesPerSecond.toFixed(0)} img/s (slim, ${SIDE}×${SIDE}, ${values.backend})`,
+      `preprocess ${result.preprocessImagesPerSecond.toFixed(0)} img/s, clean predictions ${result.predictImagesPerSecond.toFixed(0)} img/s (slim, ${SIDE}×${SIDE}, ${values.backend}); ` +
+      `bytes written grow by ${growthPerImage.toFixed(0)} B per image not sampled, calibration split not counted (${result.bytesPerImageUnder1KB ? 'under' : 'NOT under'} 1 KB), ` +
+      'twice over with the Nx cache\'s copy',
   );
   return result;
 }

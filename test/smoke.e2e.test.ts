@@ -77,8 +77,16 @@ describe('pipeline:smoke', () => {
     expect(Array.from(buckets.getChild('bucket')!.toArray() as string[]).filter((b) => b === 'medium')).toHaveLength(smoke.buckets.perBucket);
 
     const clean = open('bucketing/clean-predictions.arrow');
-    expectColumns(clean, ['id', 'label', 'correct', 'confidence', 'top5', 'top5Prob']);
+    expectColumns(clean, ['id', 'label', 'correct', 'confidence', 'top5', 'top5Prob', 'topScores', 'logSumExp', 'calibration']);
     expect(clean.numRows).toBe(smoke.dataset.testLimit);
+    expect(clean.schema.metadata!.get('gradsign.version')).toBe('2');
+
+    // Full scores for the default calibration split only: 1,000 images, 10 classes each.
+    const calibration = open('bucketing/calibration.arrow');
+    expectColumns(calibration, ['id', 'label', 'scores']);
+    expect(calibration.numRows).toBe(1000);
+    expect((calibration.getChild('scores')!.at(0) as ArrayLike<number>).length).toBe(10);
+    expect(Array.from(clean.getChild('calibration')!.toArray() as Iterable<boolean>).filter(Boolean)).toHaveLength(1000);
 
     const adv = open('attacks/bim-inverse-eps8-255/adversarial.arrow');
     expectColumns(adv, ['id', 'label', 'bucket', 'target', 'zeroGradient', 'image']);

@@ -6,10 +6,13 @@ import {
   BUCKETS,
   BucketsArtifact,
   BucketsConfig,
-  ImagesArtifact,
+  CalibrationConfig,
+  CleanPredictionsArtifact,
+  DEFAULT_CALIBRATION,
   defineStage,
   TopK,
   log,
+  openTestImages,
   parseWith,
   readArtifact,
   withArtifactWriter,
@@ -17,10 +20,11 @@ import {
   writeFileAtomic,
   type BucketName,
   type BucketingMetadata,
+  type TestImages,
 } from '@gradsign/core';
 import { forwardBatchWork, loadClassifier, modelBatchKey, pixelsToTensor, resolveBatchSize, selectBackend, structuralZeroCounts, tidyRead, type Classifier } from '@gradsign/core/tf';
 import { assignBucket, quantileThresholds, sampleBuckets, type Candidate, type Thresholds } from './buckets.ts';
-import { predictClean, type CleanRow } from './predict-clean.ts';
+import { predictClean, type CleanSummary } from './predict-clean.ts';
 
 export const BucketingStageConfig = z
   .object({
@@ -28,6 +32,7 @@ export const BucketingStageConfig = z
     seed: z.number().int().min(0).default(0),
     batchSize: BatchSize.default(128),
     backend: Backend.default('auto'),
+    calibration: CalibrationConfig.default(DEFAULT_CALIBRATION),
   })
   .strict();
 type BucketingStageConfig = z.infer<typeof BucketingStageConfig>;
@@ -47,12 +52,13 @@ function checkAccuracy(accuracy: { n: number; top1: number; top5: number }, numC
 }
 
 /** Buckets the correctly classified images and draws the seeded sample of each bucket. */
-function chooseBuckets(rows: CleanRow[], config: BucketingStageConfig) {
-  const correct = rows.map((r, row) => ({ ...r, row })).filter((r) => r.correct);
-  const thresholds: Thresholds =
-    config.buckets.rule === 'quantile' ? quantileThresholds(correct.map((r) => r.confidence)) : config.buckets.thresholds;
+function chooseBuckets(correct: CleanSummary['correct'], config: BucketingStageConfig) {
+  const thresholds: Thresholds = config.buckets.rule === 'quantile' ? quantileThresholds(correct.confidence) : config.buckets.thresholds;
   const candidates: Record<BucketName, Candidate[]> = { low: [], medium: [], high: [] };
-  for (const r of correct) candidates[assignBucket(r.confidence, thresholds)].push({ row: r.row, id: r.id, confidence: r.confidence });
+  correct.id.forEach((id, row) => {
+    const confidence = correct.confidence[row]!;
+    candidates[assignBucket(confidence, thresholds)].push({ row, id, confidence });
+  });
   const qualified = Object.fromEntries(BUCKETS.map((b) => [b, candidates[b].length])) as Record<BucketName, number>;
   log(`qualified per bucket (${config.buckets.rule}, high ≥ ${fmt(thresholds.high)}, medium ≥ ${fmt(thresholds.medium)}): low ${qualified.low}, medium ${qualified.medium}, high ${qualified.high}`);
   const hint =
@@ -63,21 +69,24 @@ function chooseBuckets(rows: CleanRow[], config: BucketingStageConfig) {
 }
 
 /**
- * bucketing: clean predictions on the test split → keep the correctly classified → bucket by
- * top-1 probability → seeded sample of perBucket each → buckets.arrow (+ clean-predictions.arrow).
+ * bucketing: clean predictions on the test split (streamed) → keep the correctly classified →
+ * bucket by top-1 probability → seeded sample of perBucket each → buckets.arrow, the only place
+ * the sampled images' pixels are stored (+ clean-predictions.arrow, calibration.arrow).
  */
 export async function bucketing(rawConfig: unknown, dataDir: string, modelDir: string, outDir: string): Promise<BucketingMetadata> {
   const config = parseWith(BucketingStageConfig, rawConfig, 'bucketing config');
   const backend = await selectBackend(config.backend);
   const { classifier, info } = await loadClassifier(modelDir);
   const batchSize = await resolveBatchSize(config.batchSize, forwardBatchWork(classifier, backend, await modelBatchKey(modelDir, 'forward')));
-  const testFile = path.join(dataDir, 'test.arrow');
+  const images = await openTestImages(dataDir);
   let meta: BucketingMetadata | undefined;
   try {
     await writeDirAtomic(outDir, async (tmp) => {
-      const clean = await predictClean(classifier, testFile, path.join(tmp, 'clean-predictions.arrow'), batchSize);
+      const predictions = path.join(tmp, 'clean-predictions.arrow');
+      const clean = await predictClean(classifier, images, { predictions, calibration: path.join(tmp, 'calibration.arrow') }, { ...config, batchSize });
       checkAccuracy(clean.accuracy, classifier.numClasses);
-      const { thresholds, qualified, sampled } = chooseBuckets(clean.rows, config);
+      log(`calibration split: full scores of ${clean.calibration} of ${clean.accuracy.n} images (seed ${config.seed}) → calibration.arrow`);
+      const { thresholds, qualified, sampled } = chooseBuckets(clean.correct, config);
       meta = {
         rule: config.buckets.rule,
         thresholds,
@@ -91,7 +100,7 @@ export async function bucketing(rawConfig: unknown, dataDir: string, modelDir: s
         cleanAccuracy: clean.accuracy,
         qualified,
       };
-      await writeBuckets(classifier, testFile, path.join(tmp, 'buckets.arrow'), meta, sampled, clean.rows, clean.pixels);
+      await writeBuckets(classifier, images, predictions, path.join(tmp, 'buckets.arrow'), meta, sampled);
       await writeFileAtomic(path.join(tmp, 'bucketing.json'), JSON.stringify(meta, null, 2) + '\n');
     });
   } finally {
@@ -100,50 +109,75 @@ export async function bucketing(rawConfig: unknown, dataDir: string, modelDir: s
   return meta!;
 }
 
-/**
- * Pass 2: stream the test split again, copy the sampled images, and write them bucket by bucket,
- * each with its structural zero-gradient count (the baseline of the attacks' gradient diagnostics).
- */
-async function writeBuckets(
-  classifier: Classifier,
-  testFile: string,
-  out: string,
-  meta: BucketingMetadata,
-  sampled: Record<BucketName, Candidate[]>,
-  rows: CleanRow[],
-  pixels: number,
-): Promise<void> {
-  const wanted = new Map<number, Uint8Array>();
-  for (const b of BUCKETS) for (const c of sampled[b]) wanted.set(c.id, new Uint8Array(0));
-  const images = await readArtifact(ImagesArtifact, testFile);
+interface SampledPrediction {
+  label: number;
+  top5: Int32Array;
+  top5Prob: Float32Array;
+}
+
+/** The clean predictions of the sampled images, read back from clean-predictions.arrow. */
+async function sampledPredictions(file: string, wanted: Set<number>): Promise<Map<number, SampledPrediction>> {
+  const out = new Map<number, SampledPrediction>();
+  const reader = await readArtifact(CleanPredictionsArtifact, file);
   try {
-    for await (const batch of images.batches()) {
+    for await (const batch of reader.batches()) {
       batch.id.forEach((id, i) => {
-        if (wanted.has(id)) wanted.set(id, batch.image.slice(i * pixels, (i + 1) * pixels));
+        if (wanted.has(id)) out.set(id, { label: batch.label[i]!, top5: batch.top5.slice(i * TopK, (i + 1) * TopK), top5Prob: batch.top5Prob.slice(i * TopK, (i + 1) * TopK) });
       });
     }
   } finally {
-    await images.close();
+    await reader.close();
   }
-  await withArtifactWriter(BucketsArtifact, out, meta, { top5: TopK, top5Prob: TopK, image: pixels }, async (writer) => {
+  return out;
+}
+
+/** The pixels of `ids`, in that order: one pass over the split that decodes (or reads) only them. */
+async function pixelsOf(images: TestImages, ids: Int32Array): Promise<Uint8Array> {
+  const position = new Map(Array.from(ids, (id, i) => [id, i]));
+  const image = new Uint8Array(ids.length * images.pixels);
+  let found = 0;
+  for await (const batch of images.batches({ size: ids.length, keep: (id) => position.has(id) })) {
+    batch.id.forEach((id, i) => image.set(batch.image.subarray(i * images.pixels, (i + 1) * images.pixels), position.get(id)! * images.pixels));
+    found += batch.id.length;
+  }
+  if (found !== ids.length) throw new Error(`bucketing: found ${found} of ${ids.length} sampled images in ${images.file}`);
+  return image;
+}
+
+/** Sampled images per record batch of buckets.arrow (and per pass over the split). */
+const CHUNK = 256;
+
+/**
+ * Pass 2: the sampled images, bucket by bucket in chunks of CHUNK (so memory holds one chunk, not
+ * every sampled image), each with its structural zero-gradient count (the baseline of the attacks'
+ * gradient diagnostics). An indexed split decodes only these images.
+ */
+async function writeBuckets(
+  classifier: Classifier,
+  images: TestImages,
+  predictionsFile: string,
+  out: string,
+  meta: BucketingMetadata,
+  sampled: Record<BucketName, Candidate[]>,
+): Promise<void> {
+  const predictions = await sampledPredictions(predictionsFile, new Set(BUCKETS.flatMap((b) => sampled[b].map((c) => c.id))));
+  await withArtifactWriter(BucketsArtifact, out, meta, { top5: TopK, top5Prob: TopK, image: images.pixels }, async (writer) => {
     for (const bucket of BUCKETS) {
       const chosen = sampled[bucket];
-      for (let start = 0; start < chosen.length; start += 256) {
-        const part = chosen.slice(start, start + 256);
-        const image = new Uint8Array(part.length * pixels);
+      for (let start = 0; start < chosen.length; start += CHUNK) {
+        const part = chosen.slice(start, start + CHUNK);
+        const id = Int32Array.from(part, (c) => c.id);
+        const image = await pixelsOf(images, id);
         const top5 = new Int32Array(part.length * TopK);
         const top5Prob = new Float32Array(part.length * TopK);
         part.forEach((c, i) => {
-          const r = rows[c.row]!;
-          image.set(wanted.get(c.id)!, i * pixels);
-          top5.set(r.top5, i * TopK);
-          top5Prob.set(r.top5Prob, i * TopK);
+          top5.set(predictions.get(c.id)!.top5, i * TopK);
+          top5Prob.set(predictions.get(c.id)!.top5Prob, i * TopK);
         });
-        const id = Int32Array.from(part, (c) => c.id);
         const structuralZeros = await tidyRead<Int32Array>(() => structuralZeroCounts(classifier, pixelsToTensor(image, part.length, classifier), id, meta.seed));
         await writer.write({
           id,
-          label: Int32Array.from(part, (c) => rows[c.row]!.label),
+          label: Int32Array.from(part, (c) => predictions.get(c.id)!.label),
           bucket: part.map(() => bucket),
           confidence: Float32Array.from(part, (c) => c.confidence),
           top5,
@@ -160,8 +194,8 @@ export const bucketingStage = defineStage({
   name: 'gradsign-bucketing',
   summary: 'predict the clean test split, keep correct images, bucket them by confidence and sample each bucket',
   config: BucketingStageConfig,
-  configExample: '{"buckets": {...}, "seed": 0, "batchSize": 128, "backend": "auto"}',
-  inputs: { data: 'preprocess output directory (test.arrow)', model: 'model directory (model-info.json)' },
-  output: 'buckets.arrow, clean-predictions.arrow, bucketing.json',
+  configExample: '{"buckets": {...}, "seed": 0, "batchSize": 128, "backend": "auto", "calibration": {"count": 1000}}',
+  inputs: { data: 'preprocess output directory (test.arrow, or index.arrow of an image folder)', model: 'model directory (model-info.json)' },
+  output: 'buckets.arrow, clean-predictions.arrow, calibration.arrow, bucketing.json',
   run: (config, { data, model, out }) => bucketing(config, data, model, out),
 });

@@ -1,7 +1,7 @@
 /** Every artifact the stages exchange, defined once: columns, metadata schema, producer. */
 import { z } from 'zod';
 import { defineArtifact } from './arrow.ts';
-import { AttackCombination, BucketName, BucketsConfig, ModelSpec } from './config.ts';
+import { AlphaBackground, AttackCombination, BucketName, BucketsConfig, CalibrationConfig, ModelSpec, Preset } from './config.ts';
 
 const ImageShape = {
   height: z.number().int().positive(),
@@ -9,28 +9,68 @@ const ImageShape = {
   channels: z.number().int().positive(),
 };
 
-/** preprocess → `<split>.arrow`: dataset images as 8-bit pixels, HWC order. */
+const ImagesMetadata = z.object({
+  dataset: z.string(),
+  split: z.string(),
+  ...ImageShape,
+  classNames: z.array(z.string()).min(2),
+  /** How source images became model input (image folders), for the report. */
+  preset: z.string().optional(),
+});
+
+/** preprocess → `<split>.arrow`: dataset images as 8-bit pixels, HWC order (Fashion-MNIST). */
 export const ImagesArtifact = defineArtifact({
   kind: 'images',
   version: 1,
   producer: 'preprocess',
   columns: { id: 'int32', label: 'int32', image: { list: 'uint8' } },
-  metadata: z.object({
-    dataset: z.string(),
-    split: z.string(),
-    ...ImageShape,
-    classNames: z.array(z.string()).min(2),
-    /** How source images became model input (image folders), for the report. */
-    preset: z.string().optional(),
+  metadata: ImagesMetadata,
+});
+
+/**
+ * preprocess → `index.arrow` (image folders): which source files make the test split, without
+ * their pixels. Each is decoded where it is used (core/src/images), with the preset and size
+ * recorded here, and checked against its sha256 first: a file changed since preprocessing is an
+ * error, never a silent different image.
+ */
+export const ImageIndexArtifact = defineArtifact({
+  kind: 'image-index',
+  version: 1,
+  producer: 'preprocess',
+  columns: {
+    id: 'int32',
+    label: 'int32',
+    /** Path relative to the metadata's `dir`, with '/' separators. */
+    file: 'utf8',
+    /** sha256 (hex) of the file's bytes when preprocess read it. */
+    sha256: 'utf8',
+    /** The source image's size before crop and resize. */
+    sourceWidth: 'int32',
+    sourceHeight: 'int32',
+  },
+  metadata: ImagesMetadata.safeExtend({
+    preset: Preset,
+    alphaBackground: AlphaBackground,
+    /** dataset.dir as configured (relative paths are from the workspace root, where stages run). */
+    dir: z.string(),
   }),
 });
 
 export const TopK = 5;
 
-/** bucketing → `clean-predictions.arrow`: the model's clean top-5 on every evaluated image. */
+/** What the model's scores are: logits, or log-probabilities (a model ending in a softmax). */
+const ScoresKind = z.enum(['logits', 'log-probabilities']);
+
+/**
+ * bucketing → `clean-predictions.arrow`: per evaluated image, what later analyses need without
+ * the full output: the top-5 classes and probabilities, and the two largest scores with the
+ * logsumexp over all classes (margins, and log p of the top-2 = score − logsumexp). Full scores
+ * are kept only for the calibration split (CalibrationArtifact).
+ * Version 2 added topScores, logSumExp and calibration.
+ */
 export const CleanPredictionsArtifact = defineArtifact({
   kind: 'clean-predictions',
-  version: 1,
+  version: 2,
   producer: 'bucketing',
   columns: {
     id: 'int32',
@@ -39,8 +79,31 @@ export const CleanPredictionsArtifact = defineArtifact({
     confidence: 'float32',
     top5: { list: 'int32' },
     top5Prob: { list: 'float32' },
+    /** The two largest scores (over the class outputs), largest first. */
+    topScores: { list: 'float32' },
+    /** log Σ exp(score) over the class outputs. */
+    logSumExp: 'float32',
+    /** In the calibration split (its full scores are in calibration.arrow). */
+    calibration: 'bool',
   },
-  metadata: z.object({ numClasses: z.number().int().positive() }),
+  metadata: z.object({ numClasses: z.number().int().positive(), scores: ScoresKind }),
+});
+
+/** bucketing → `calibration.arrow`: full scores of the seeded calibration split, by id. */
+export const CalibrationArtifact = defineArtifact({
+  kind: 'calibration',
+  version: 1,
+  producer: 'bucketing',
+  columns: { id: 'int32', label: 'int32', scores: { list: 'float32' } },
+  metadata: z.object({
+    numClasses: z.number().int().positive(),
+    scores: ScoresKind,
+    /** As configured, and what it resolved to. */
+    calibration: CalibrationConfig,
+    seed: z.number().int(),
+    images: z.number().int(),
+    of: z.number().int(),
+  }),
 });
 
 export const BucketThresholds = z.object({ high: z.number(), medium: z.number() });

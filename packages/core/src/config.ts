@@ -83,6 +83,13 @@ export const FashionMnistDataset = z
   })
   .strict();
 
+/** How source images become model input: `slim` (87.5% central crop, bilinear resize),
+ * `keras` (resize, no crop), `crop` (resize shorter side, centre crop). */
+export const Preset = z.enum(['slim', 'keras', 'crop']);
+export type Preset = z.infer<typeof Preset>;
+/** Images with transparency are flattened onto this colour. */
+export const AlphaBackground = z.enum(['white', 'black']);
+
 export const ImageFolderDataset = z
   .object({
     kind: z.literal('image-folder'),
@@ -94,13 +101,10 @@ export const ImageFolderDataset = z
     groundTruthFormat: z.enum(['csv', 'ilsvrc2012']).default('csv'),
     /** ILSVRC2012 meta: a file listing synset ids in ILSVRC2012_ID order (1..1000), one per line. */
     synsetMap: z.string().optional(),
-    /** How source images become model input: `slim` (87.5% central crop, bilinear resize),
-     * `keras` (resize, no crop), `crop` (resize shorter side, centre crop). */
-    preset: z.enum(['slim', 'keras', 'crop']).default('keras'),
+    preset: Preset.default('keras'),
     /** Class list in the model's output order (one a line); defaults to model.labels of a tfjs model. */
     labels: z.string().optional(),
-    /** Images with transparency are flattened onto this colour. */
-    alphaBackground: z.enum(['white', 'black']).default('white'),
+    alphaBackground: AlphaBackground.default('white'),
     /** `tolerant`: files the decoder only warns about (e.g. corrupt JPEG scan data) are read, as PIL
      * and Keras read them, and listed in warnings.json; `strict`: they are rejects. */
     decode: z.enum(['tolerant', 'strict']).default('tolerant'),
@@ -178,6 +182,18 @@ export const BucketsConfig = z
   })
   .strict();
 export type BucketsConfig = z.infer<typeof BucketsConfig>;
+
+/**
+ * The calibration split: a seeded sample of the evaluated images whose full logits bucketing keeps
+ * (calibration.arrow), for fitting e.g. temperature scaling; every other image keeps only its top-5,
+ * top-2 logits and logsumexp. `count` images, or a `fraction` of them (rounded), at most all.
+ */
+export const CalibrationConfig = z.union([
+  z.object({ count: z.number().int().min(0) }).strict(),
+  z.object({ fraction: z.number().min(0).max(1) }).strict(),
+]);
+export type CalibrationConfig = z.infer<typeof CalibrationConfig>;
+export const DEFAULT_CALIBRATION: CalibrationConfig = { count: 1000 };
 
 export const METHODS = ['fgsm', 'bim', 'pgd', 'mifgsm'] as const;
 export const Method = z.enum(METHODS, { error: (issue) => `unknown attack method ${JSON.stringify(issue.input)}: use one of ${METHODS.join(', ')}` });
@@ -269,6 +285,7 @@ export const PipelineConfig = z
     dataset: DatasetConfig,
     model: ModelConfig,
     buckets: BucketsConfig.default({ rule: 'thresholds', thresholds: { high: 0.3, medium: 0.15 }, perBucket: 500 }),
+    calibration: CalibrationConfig.default(DEFAULT_CALIBRATION),
     attacks: z.array(AttackSweep).min(1),
     evaluate: EvaluateConfig.default({ quantize: false }),
   })

@@ -11,4 +11,5 @@ export * from './arrow.ts';
 export * from './artifacts.ts';
 export * from './labels.ts';
 export * from './pixels.ts';
+export * from './test-images.ts';
 export * from './stage.ts';

@@ -163,7 +163,7 @@ export function planPipeline(name: string, config: PipelineConfig): StageTask[] 
       backend: backend('bucketing'),
       dependsOn: ['preprocess', 'model'],
       args: [
-        '--config', json({ buckets: config.buckets, seed: config.seed, batchSize, backend: backend('bucketing') }),
+        '--config', json({ buckets: config.buckets, seed: config.seed, batchSize, backend: backend('bucketing'), calibration: config.calibration }),
         '--data', dir('preprocess'),
         '--model', dir('model'),
         '--out', dir('bucketing'),

@@ -27,6 +27,15 @@ describe('pipeline config', () => {
     expect(() => parsePipelineText(JSON.stringify({ ...valid, attacks: [{ methods: ['bim'], gradients: ['inverse'], eps: [2], norm: 'l2' }] }), 'p')).toThrowError(/alpha.*steps/);
   });
 
+  it('takes a calibration split as a count (default 1,000) or a fraction, and passes it to bucketing', () => {
+    expect(PipelineConfig.parse(valid).calibration).toEqual({ count: 1000 });
+    expect(PipelineConfig.parse({ ...valid, calibration: { fraction: 0.02 } }).calibration).toEqual({ fraction: 0.02 });
+    expect(() => parsePipelineText(JSON.stringify({ ...valid, calibration: { fraction: 2 } }), 'p')).toThrowError(/calibration/);
+    expect(() => parsePipelineText(JSON.stringify({ ...valid, calibration: { count: 5, fraction: 0.1 } }), 'p')).toThrowError(/calibration/);
+    const bucketing = planPipeline('x', PipelineConfig.parse({ ...valid, calibration: { count: 50 } })).find((t) => t.stage === 'bucketing')!;
+    expect(JSON.parse(bucketing.args[1]!).calibration).toEqual({ count: 50 });
+  });
+
   it('reports JSON syntax errors as such', () => {
     const error = (() => {
       try {

@@ -12,9 +12,8 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   GradsignError,
-  ImagesArtifact,
+  findTestImages,
   log,
-  readArtifact,
   readLabelFile,
   toUnitFloat,
   writeDirAtomic,
@@ -96,22 +95,15 @@ async function copyModelFiles(srcDir: string, shards: string[], outDir: string):
   return hash.digest('hex');
 }
 
-/** The first preprocessed test image when there is one of the right size, else a fixed pattern. */
+/** The first test image (decoded from the index for an image folder) when it has the right size, else a fixed pattern. */
 async function probeImage(dataDir: string, shape: [number, number, number]): Promise<{ pixels: Float32Array; source: string }> {
   const [h, w, c] = shape;
-  const file = path.join(dataDir, 'test.arrow');
-  const exists = await access(file).then(() => true, () => false);
-  if (exists) {
-    const reader = await readArtifact(ImagesArtifact, file);
-    try {
-      const m = reader.metadata;
-      if (m.height === h && m.width === w && m.channels === c) {
-        for await (const batch of reader.batches()) {
-          return { pixels: toUnitFloat(batch.image.subarray(0, h * w * c)), source: `${file} (image id ${batch.id[0]})` };
-        }
+  const images = await findTestImages(dataDir);
+  if (images) {
+    if (images.height === h && images.width === w && images.channels === c) {
+      for await (const batch of images.batches({ size: 1 })) {
+        return { pixels: toUnitFloat(batch.image), source: `${images.file} (image id ${batch.id[0]})` };
       }
-    } finally {
-      await reader.close();
     }
   }
   // Smooth gradients in each channel: nothing saturates, nothing is constant.

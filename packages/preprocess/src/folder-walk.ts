@@ -14,7 +14,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { GradsignError } from '@gradsign/core';
-import { entryFlaw, linkFlaw, type Duplicate, type Reject } from './flaws.ts';
+import { entryFlaw, linkFlaw, type Duplicate, type Reject } from '@gradsign/core/images';
 
 export type EntryKind = 'file' | 'dir';
 

@@ -1,33 +1,37 @@
 /**
- * preprocess for image folders: JPEG/PNG files + labels → `<out>/test.arrow` (ImagesArtifact,
- * uint8 HWC at the model's input size), `<out>/sources.csv` (id → file, label) and three JSON
- * arrays sorted by file, always written (empty when nothing happened), byte-identical across runs:
+ * preprocess for image folders: JPEG/PNG files + labels → `<out>/index.arrow` (ImageIndexArtifact:
+ * per usable image its id, label, file relative to dataset.dir, sha256 of its bytes and source
+ * size; no pixels), `<out>/sources.csv` (id → file, label) and three JSON arrays sorted by file,
+ * always written (empty when nothing happened), byte-identical across runs:
  *
  * - `rejects.json`: `{file, category, reason}`, every file that could not be used (the run goes
- *   on without them); categories in flaws.ts;
+ *   on without them); categories in core/src/images/flaws.ts;
  * - `warnings.json`: `{file, category, warning}`, every image used although the decoder warned
  *   (e.g. corrupt JPEG scan data); with `"decode": "strict"` these are rejects instead;
  * - `duplicates.json`: `{file, sameAs, kind}`, every path that reached an image or folder already
  *   read (symlinks, a link back up the tree): the image is used once, as `sameAs`.
  *
- * Streams: files are decoded a few at a time, in a fixed order, and written in record batches of
- * BATCH_SIZE images, so memory does not grow with the number of images. No train split is
- * written: an imported model is only evaluated.
+ * Every file is decoded here, at the model's input size with the preset, to know it is usable; its
+ * pixels are then dropped. The stages that need pixels decode the files again from the index
+ * (core's openTestImages), checking each file's sha256, so 50,000 images cost a few MB here and in
+ * the Nx cache instead of 13 GB. Streams: files are decoded a few at a time, in a fixed order, and
+ * the index is written in record batches of BATCH_SIZE rows. No train split is written: an
+ * imported model is only evaluated.
  */
 import { createWriteStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { GradsignError, ImagesArtifact, Progress, log, writeArtifact, writeDirAtomic, writeFileAtomic } from '@gradsign/core';
-import { decodeImage, type DecodeResult, type TargetShape } from './decode-image.ts';
-import { bySourceFile, type DecodeWarning, type Duplicate, type Reject } from './flaws.ts';
+import { GradsignError, INDEX_FILE, ImageIndexArtifact, Progress, log, writeArtifact, writeDirAtomic, writeFileAtomic } from '@gradsign/core';
+import { decodeImage, type DecodeResult, type Decoded, type TargetShape } from '@gradsign/core/images';
+import { bySourceFile, type DecodeWarning, type Duplicate, type Reject } from '@gradsign/core/images';
 import { listImageSources, type ImageFolderConfig, type ImageSource } from './image-sources.ts';
-import { mapInOrder } from './ordered-map.ts';
+import { mapInOrder } from '@gradsign/core/images';
 
 export type { ImageFolderConfig } from './image-sources.ts';
-export { centralCropRegion, decodeImage } from './decode-image.ts';
+export { centralCropRegion, decodeImage } from '@gradsign/core/images';
 
-export const BATCH_SIZE = 64;
+export const BATCH_SIZE = 1024;
 
 export interface ImageFolderSummary {
   images: number;
@@ -56,22 +60,22 @@ function targetShape(input: { height: number; width: number; channels: number } 
 const csvField = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
 
 /**
- * The pixels to use, or undefined with the file recorded: a failed decode is a reject; a decoder
- * warning is a warning (tolerant), or a reject (strict).
+ * The decoded image if it is to be used, or undefined with the file recorded: a failed decode is a
+ * reject; a decoder warning is a warning (tolerant), or a reject (strict).
  */
-function usablePixels(source: ImageSource, result: DecodeResult, decode: ImageFolderConfig['decode'], notes: { rejects: Reject[]; warnings: DecodeWarning[] }) {
+function usable(source: ImageSource, result: DecodeResult, decode: ImageFolderConfig['decode'], notes: { rejects: Reject[]; warnings: DecodeWarning[] }): Decoded | undefined {
   if (!result.ok) {
     notes.rejects.push({ file: source.file, category: result.category, reason: result.reason });
     return undefined;
   }
-  if (!result.warning) return result.pixels;
+  if (!result.warning) return result;
   const { category, message } = result.warning;
   if (decode === 'strict') {
     notes.rejects.push({ file: source.file, category, reason: `${message} (rejected: "decode": "strict")` });
     return undefined;
   }
   notes.warnings.push({ file: source.file, category, warning: message });
-  return result.pixels;
+  return result;
 }
 
 const jsonLines = (items: object[]) => JSON.stringify(items, null, 2) + '\n';
@@ -92,7 +96,6 @@ export async function preprocessImageFolder(
       hint: "set dataset.labels (or model.labels) to the model's class list",
     });
   }
-  const pixels = target.height * target.width * target.channels;
   const limit = Math.min(dataset.limit ?? sources.length, sources.length);
   const meta = {
     dataset: `image-folder:${path.basename(path.resolve(dataset.dir))}`,
@@ -100,6 +103,8 @@ export async function preprocessImageFolder(
     ...target,
     classNames: classes.map((c) => c.name),
     preset: dataset.preset,
+    alphaBackground: dataset.alphaBackground,
+    dir: dataset.dir,
   };
   // Each libvips call runs on one thread; two images in flight per core hide the gaps between a
   // decode's steps (`npm run bench -- scale` reports the preprocessing rate).
@@ -108,23 +113,25 @@ export async function preprocessImageFolder(
   let written = 0;
 
   await writeDirAtomic(outDir, async (tmp) => {
-    const writer = await writeArtifact(ImagesArtifact, path.join(tmp, 'test.arrow'), meta, { image: pixels });
+    const writer = await writeArtifact(ImageIndexArtifact, path.join(tmp, INDEX_FILE), meta);
     const sourcesCsv = createWriteStream(path.join(tmp, 'sources.csv'));
     sourcesCsv.write('id,file,label\n');
     try {
-      let ids: number[] = [];
-      let labels: number[] = [];
-      let image = new Uint8Array(BATCH_SIZE * pixels);
+      const rows = { id: [] as number[], label: [] as number[], file: [] as string[], sha256: [] as string[], sourceWidth: [] as number[], sourceHeight: [] as number[] };
       let lines = '';
       const flush = async () => {
-        if (!ids.length) return;
-        await writer.write({ id: Int32Array.from(ids), label: Int32Array.from(labels), image: image.subarray(0, ids.length * pixels) });
+        if (!rows.id.length) return;
+        await writer.write({
+          id: Int32Array.from(rows.id),
+          label: Int32Array.from(rows.label),
+          file: rows.file,
+          sha256: rows.sha256,
+          sourceWidth: Int32Array.from(rows.sourceWidth),
+          sourceHeight: Int32Array.from(rows.sourceHeight),
+        });
         if (!sourcesCsv.write(lines)) await new Promise<void>((resolve) => sourcesCsv.once('drain', () => resolve()));
-        // A fresh buffer each batch: the Arrow writer may still reference the previous one.
-        ids = [];
-        labels = [];
+        for (const column of Object.values(rows)) column.length = 0;
         lines = '';
-        image = new Uint8Array(BATCH_SIZE * pixels);
       };
       const decoded = mapInOrder(
         sources,
@@ -133,14 +140,17 @@ export async function preprocessImageFolder(
       );
       for await (const { source, id, result } of decoded) {
         progress.tick();
-        const usable = usablePixels(source, result, dataset.decode, { rejects, warnings });
-        if (!usable) continue;
-        image.set(usable, ids.length * pixels);
-        ids.push(id);
-        labels.push(source.label);
+        const image = usable(source, result, dataset.decode, { rejects, warnings });
+        if (!image) continue;
+        rows.id.push(id);
+        rows.label.push(source.label);
+        rows.file.push(source.file);
+        rows.sha256.push(image.sha256);
+        rows.sourceWidth.push(image.source.width);
+        rows.sourceHeight.push(image.source.height);
         lines += `${id},${csvField(source.file)},${source.label}\n`;
         written++;
-        if (ids.length === BATCH_SIZE) await flush();
+        if (rows.id.length === BATCH_SIZE) await flush();
         if (written === limit) break;
       }
       await flush();
@@ -165,7 +175,7 @@ export async function preprocessImageFolder(
 
   log(
     `preprocess: ${written} images from ${dataset.dir} (${dataset.layout}, preset ${dataset.preset}, ${target.width}×${target.height}×${target.channels}, ` +
-      `${classes.length} classes) → ${outDir}/test.arrow` +
+      `${classes.length} classes) → ${outDir}/${INDEX_FILE} (decoded again where used)` +
       (rejects.length ? `; ${rejects.length} file(s) rejected, see ${outDir}/rejects.json (e.g. ${rejects[0]!.file}: ${rejects[0]!.reason})` : ''),
   );
   if (warnings.length) {

@@ -1,6 +1,6 @@
 /**
  * Which files of an image folder to read, with which label, in which (deterministic) order — the
- * bookkeeping half of image-folder preprocessing; decoding is in decode-image.ts.
+ * bookkeeping half of image-folder preprocessing; decoding is in @gradsign/core/images.
  *
  * Order: `flat` sorts file names (byte order, not locale); `class-folders` takes the first file of
  * every class, then the second of every class, …, so `limit` gives a class-balanced subset.
@@ -9,7 +9,7 @@
 import path from 'node:path';
 import type { z } from 'zod';
 import { ClassIndex, GradsignError, SYNSET_ID, log, readLabelFile, type ClassLabel, type ImageFolderDataset } from '@gradsign/core';
-import type { Duplicate, Reject } from './flaws.ts';
+import type { Duplicate, Reject } from '@gradsign/core/images';
 import { FolderWalk, byteOrder } from './folder-walk.ts';
 import { readCsvGroundTruth, readIlsvrcGroundTruth, readSynsetMap } from './ground-truth.ts';
 

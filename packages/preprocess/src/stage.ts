@@ -12,7 +12,7 @@ export const PreprocessStageConfig = z
   .strict();
 export type PreprocessStageConfig = z.infer<typeof PreprocessStageConfig>;
 
-/** preprocess: dataset → `<out>/train.arrow` and `<out>/test.arrow` (image folders: image-folder.ts). */
+/** preprocess: dataset → `<out>/train.arrow` and `<out>/test.arrow`; image folders → `<out>/index.arrow` (image-folder.ts). */
 export async function preprocess(rawConfig: unknown, outDir: string): Promise<void> {
   const config = parseWith(PreprocessStageConfig, rawConfig, 'preprocess config');
   const dataset = config.dataset;
@@ -35,11 +35,11 @@ export async function preprocess(rawConfig: unknown, outDir: string): Promise<vo
 
 export const preprocessStage = defineStage({
   name: 'gradsign-preprocess',
-  summary: 'turn a dataset (Fashion-MNIST IDX files, or an image folder) into images Arrow files',
+  summary: 'turn a dataset into Arrow files: Fashion-MNIST IDX files into images, an image folder into an index of its usable files',
   config: PreprocessStageConfig,
   configExample: '{"dataset": {...}, "input": {"height", "width", "channels"}}',
   inputs: {},
-  output: 'train.arrow, test.arrow; image folders: test.arrow, sources.csv, rejects.json, warnings.json, duplicates.json',
+  output: 'train.arrow, test.arrow; image folders: index.arrow, sources.csv, rejects.json, warnings.json, duplicates.json',
   examples: [`gradsign-preprocess --config '{"dataset":{"kind":"fashion-mnist"}}' --out artifacts/mine/preprocess`],
   run: (config, { out }) => preprocess(config, out),
 });

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ImagesArtifact, readArtifact } from '@gradsign/core';
+import { ImageIndexArtifact, readArtifact } from '@gradsign/core';
 import { preprocess } from '../src/index.ts';
 import { decodeImage } from '../src/image-folder.ts';
 import { classImage, writeCorruptJpeg, writeCorruptScanJpeg, writeJpeg } from '../../../test/fixtures/imagenet-like.ts';
@@ -44,7 +44,7 @@ interface Output {
 async function run(dir: string, name: string, dataset: Record<string, unknown> = {}): Promise<Output> {
   const out = path.join(root, 'out', name);
   await preprocess({ dataset: { kind: 'image-folder', dir, ...dataset }, input: INPUT }, out);
-  const reader = await readArtifact(ImagesArtifact, path.join(out, 'test.arrow'));
+  const reader = await readArtifact(ImageIndexArtifact, path.join(out, 'index.arrow'));
   const { id } = await reader.readAll();
   await reader.close();
   const files = (await readFile(path.join(out, 'sources.csv'), 'utf8')).trim().split('\n').slice(1).map((l) => l.split(',')[1]!);

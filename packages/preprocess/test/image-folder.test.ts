@@ -1,6 +1,7 @@
 /**
  * Image-folder preprocessing over generated fixtures (test/fixtures/imagenet-like.ts): both layouts,
- * ILSVRC2012 ground truth through a synset map, odd files, presets, determinism.
+ * ILSVRC2012 ground truth through a synset map, odd files, presets, determinism. Preprocess writes
+ * an index; the pixels checked here are decoded from it, as the later stages decode them.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GradsignError, ImagesArtifact, readArtifact } from '@gradsign/core';
+import { GradsignError, ImageIndexArtifact, openTestImages, readArtifact } from '@gradsign/core';
 import { preprocess } from '../src/index.ts';
 import { centralCropRegion, decodeImage } from '../src/image-folder.ts';
 import {
@@ -50,28 +51,37 @@ interface Output {
   files: Map<number, string>;
   rejects: { file: string; category: string; reason: string }[];
   warnings: { file: string; category: string; warning: string }[];
-  metadata: Awaited<ReturnType<typeof readArtifact<typeof ImagesArtifact.columns, typeof ImagesArtifact.metadata>>>['metadata'];
+  metadata: Awaited<ReturnType<typeof readArtifact<typeof ImageIndexArtifact.columns, typeof ImageIndexArtifact.metadata>>>['metadata'];
+  /** sha256 of index.arrow. */
   sha256: string;
 }
 
 async function run(dataset: Record<string, unknown>, name: string, input = INPUT): Promise<Output> {
   const out = path.join(root, 'out', name);
   await preprocess({ dataset: { kind: 'image-folder', ...dataset }, input }, out);
-  const reader = await readArtifact(ImagesArtifact, path.join(out, 'test.arrow'));
-  const all = await reader.readAll();
+  const reader = await readArtifact(ImageIndexArtifact, path.join(out, 'index.arrow'));
   await reader.close();
-  const size = input.height * input.width * input.channels;
-  const ids = Array.from(all.id);
+  const ids: number[] = [];
+  const labels: number[] = [];
+  const images: Uint8Array[] = [];
+  const split = await openTestImages(out);
+  for await (const batch of split.batches({ size: 7 })) {
+    batch.id.forEach((id, i) => {
+      ids.push(id);
+      labels.push(batch.label[i]!);
+      images.push(batch.image.slice(i * split.pixels, (i + 1) * split.pixels));
+    });
+  }
   const csvLines = (await readFile(path.join(out, 'sources.csv'), 'utf8')).trim().split('\n').slice(1);
   return {
     ids,
-    labels: Array.from(all.label),
-    images: ids.map((_, i) => all.image.slice(i * size, (i + 1) * size)),
+    labels,
+    images,
     files: new Map(csvLines.map((l) => [Number(l.split(',')[0]), l.split(',').slice(1, -1).join(',')])),
     rejects: JSON.parse(await readFile(path.join(out, 'rejects.json'), 'utf8')),
     warnings: JSON.parse(await readFile(path.join(out, 'warnings.json'), 'utf8')),
     metadata: reader.metadata,
-    sha256: createHash('sha256').update(await readFile(path.join(out, 'test.arrow'))).digest('hex'),
+    sha256: createHash('sha256').update(await readFile(path.join(out, 'index.arrow'))).digest('hex'),
   };
 }
 

@@ -117,7 +117,7 @@ export async function makeFixture(root: string, options: { eps?: string[]; perBu
   await writeFile(path.join(root, 'model', 'model-info.json'), JSON.stringify(model, null, 2));
   await mkdir(path.join(root, 'bucketing'), { recursive: true });
   await writeFile(path.join(root, 'bucketing', 'bucketing.json'), JSON.stringify(bucketing, null, 2));
-  await writeArtifactBatches(CleanPredictionsArtifact, path.join(root, 'bucketing', 'clean-predictions.arrow'), { numClasses: 10 }, { top5: 5, top5Prob: 5 }, [
+  await writeArtifactBatches(CleanPredictionsArtifact, path.join(root, 'bucketing', 'clean-predictions.arrow'), { numClasses: 10, scores: 'logits' }, { top5: 5, top5Prob: 5, topScores: 2 }, [
     {
       id: Int32Array.from(clean.map((c) => c.id)),
       label: Int32Array.from(clean.map((c) => c.label)),
@@ -125,6 +125,9 @@ export async function makeFixture(root: string, options: { eps?: string[]; perBu
       confidence: Float32Array.from(clean.map((c) => c.confidence)),
       top5: Int32Array.from(clean.flatMap((c) => [...top5Of(c.correct ? c.label : (c.label + 1) % 10)])),
       top5Prob: Float32Array.from(clean.flatMap((c) => [c.confidence, 0.05, 0.04, 0.03, 0.02])),
+      topScores: Float32Array.from(clean.flatMap((c) => [Math.log(c.confidence), Math.log(0.05)])),
+      logSumExp: new Float32Array(clean.length),
+      calibration: new Uint8Array(clean.length),
     },
   ]);
   await writeArtifactBatches(BucketsArtifact, path.join(root, 'bucketing', 'buckets.arrow'), bucketing, { top5: 5, top5Prob: 5, image: H * W }, [

@@ -67,14 +67,20 @@ export function makeClassifier(
     labelOffset: spec.labelOffset,
     lossScores,
     logProbs(pixels) {
-      return tf.tidy(() => {
-        const scores = lossScores(pixels);
-        const logp = spec.output === 'logits' ? tf.logSoftmax(scores) : scores;
-        return spec.labelOffset > 0 || logp.shape[1] !== numClasses
-          ? (tf.slice(logp, [0, spec.labelOffset], [-1, numClasses]) as tf.Tensor2D)
-          : logp;
-      });
+      return tf.tidy(() => logProbsFromScores(lossScores(pixels), this));
     },
     dispose,
   };
+}
+
+type Outputs = Pick<Classifier, 'scoresKind' | 'labelOffset' | 'numClasses'>;
+
+/** The class outputs of a [batch, outputs] tensor: `numClasses` columns from `labelOffset`. */
+export function classOutputs(t: tf.Tensor2D, c: Outputs): tf.Tensor2D {
+  return c.labelOffset > 0 || t.shape[1] !== c.numClasses ? (tf.slice(t, [0, c.labelOffset], [-1, c.numClasses]) as tf.Tensor2D) : t;
+}
+
+/** What `logProbs` returns, from what `lossScores` returned (so one forward pass gives both). */
+export function logProbsFromScores(scores: tf.Tensor2D, c: Outputs): tf.Tensor2D {
+  return classOutputs(c.scoresKind === 'logits' ? tf.logSoftmax(scores) : scores, c);
 }

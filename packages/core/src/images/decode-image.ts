@@ -30,9 +30,14 @@
  * libjpeg fills in, as PIL and Keras do): its pixels are returned with the warning; otherwise it is
  * rejected (truncated, damaged) with a category from its first bytes (flaws.ts). Same file, same
  * category and message, on every run.
+ *
+ * Each file is read once: its bytes are hashed (sha256, what the image index records, so a later
+ * decode can tell that the file changed) and decoded from memory.
  */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
-import { decodeFailure, decoderMessage, openFlaw, signatureOf, warningCategory, type Flaw } from './flaws.ts';
+import { decodeFailure, decoderMessage, entryFlaw, openFlaw, signatureOf, warningCategory, type Flaw } from './flaws.ts';
 import { SharedExclusiveLock } from './shared-exclusive-lock.ts';
 
 sharp.concurrency(1);
@@ -46,9 +51,20 @@ export interface TargetShape {
   channels: 1 | 3;
 }
 
-export type DecodeResult =
-  | { ok: true; pixels: Uint8Array; warning?: { category: string; message: string } }
-  | ({ ok: false } & Flaw);
+export interface Decoded {
+  ok: true;
+  pixels: Uint8Array;
+  /** sha256 (hex) of the file's bytes. */
+  sha256: string;
+  /** The source image's own size, before crop and resize. */
+  source: { width: number; height: number };
+  warning?: { category: string; message: string };
+}
+
+export type DecodeResult = Decoded | ({ ok: false } & Flaw);
+
+/** decodeWith's result before the file's hash is attached. */
+type Pixels = Omit<Decoded, 'sha256'> | ({ ok: false } & Flaw);
 
 /** Decodes share libvips; the look at a flawed file has it to itself. */
 const libvips = new SharedExclusiveLock();
@@ -63,9 +79,9 @@ export function centralCropRegion(width: number, height: number, fraction = 0.87
 
 type FailOn = 'warning' | 'error';
 
-/** Decodes one file; throws what sharp throws. */
-async function decodeWith(file: string, preset: Preset, target: TargetShape, alphaBackground: 'white' | 'black', failOn: FailOn): Promise<DecodeResult> {
-  const image = sharp(file, { failOn });
+/** Decodes one file's bytes; throws what sharp throws. */
+async function decodeWith(bytes: Buffer, preset: Preset, target: TargetShape, alphaBackground: 'white' | 'black', failOn: FailOn): Promise<Pixels> {
+  const image = sharp(bytes, { failOn });
   const meta = await image.metadata();
   if (meta.format !== 'jpeg' && meta.format !== 'png') {
     return { ok: false, category: 'unsupported-format', reason: `unsupported format ${meta.format ?? 'unknown'} (JPEG and PNG are read)` };
@@ -87,22 +103,20 @@ async function decodeWith(file: string, preset: Preset, target: TargetShape, alp
     const got = `${info.width}×${info.height}×${info.channels}`;
     return { ok: false, category: 'unreadable', reason: `decoded to ${got}, expected ${target.width}×${target.height}×${target.channels}` };
   }
-  return { ok: true, pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return { ok: true, pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), source: { width: meta.width, height: meta.height } };
 }
 
 /** The second, lone look at a file whose decode failed (see the top of this file). */
-async function diagnose(file: string, preset: Preset, target: TargetShape, alphaBackground: 'white' | 'black'): Promise<DecodeResult> {
-  const unopenable = await openFlaw(file);
-  if (unopenable) return { ok: false, ...unopenable };
+async function diagnose(file: string, bytes: Buffer, preset: Preset, target: TargetShape, alphaBackground: 'white' | 'black'): Promise<Pixels> {
   const signature = await signatureOf(file);
   let warning: string;
   try {
-    return await decodeWith(file, preset, target, alphaBackground, 'warning');
+    return await decodeWith(bytes, preset, target, alphaBackground, 'warning');
   } catch (error) {
     warning = decoderMessage(error, signature);
   }
   try {
-    const tolerant = await decodeWith(file, preset, target, alphaBackground, 'error');
+    const tolerant = await decodeWith(bytes, preset, target, alphaBackground, 'error');
     return tolerant.ok ? { ...tolerant, warning: { category: warningCategory(signature), message: warning } } : tolerant;
   } catch (error) {
     return { ok: false, ...decodeFailure(error, signature) };
@@ -114,9 +128,28 @@ async function diagnose(file: string, preset: Preset, target: TargetShape, alpha
  * about comes back with its pixels and the warning: the caller decides whether to use it.
  */
 export async function decodeImage(file: string, preset: Preset, target: TargetShape, alphaBackground: 'white' | 'black'): Promise<DecodeResult> {
+  const read = await readBytes(file);
+  if (!read.ok) return read;
+  const { bytes } = read;
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  let result: Pixels;
   try {
-    return await libvips.shared(() => decodeWith(file, preset, target, alphaBackground, 'warning'));
+    result = await libvips.shared(() => decodeWith(bytes, preset, target, alphaBackground, 'warning'));
   } catch {
-    return libvips.exclusive(() => diagnose(file, preset, target, alphaBackground));
+    result = await libvips.exclusive(() => diagnose(file, bytes, preset, target, alphaBackground));
+  }
+  return result.ok ? { ...result, sha256 } : result;
+}
+
+/** The file's bytes, or why it cannot be read (a FIFO or device is never opened: reading it could hang). */
+async function readBytes(file: string): Promise<{ ok: true; bytes: Buffer } | ({ ok: false } & Flaw)> {
+  const unopenable = await openFlaw(file);
+  if (unopenable) return { ok: false, ...unopenable };
+  const info = await stat(file);
+  if (!info.isFile() && !info.isDirectory()) return { ok: false, ...entryFlaw('other') };
+  try {
+    return { ok: true, bytes: await readFile(file) };
+  } catch (error) {
+    return { ok: false, ...entryFlaw('unreadable', (error as NodeJS.ErrnoException).code ?? (error as Error).message) };
   }
 }

@@ -84,12 +84,12 @@ export async function signatureOf(file: string): Promise<Signature> {
 }
 
 /**
- * The decoder's own message, first line, without sharp's "Input file has corrupt header:" (sharp
- * says it of any failure while reading metadata, a truncated end included).
+ * The decoder's own message, first line, without sharp's "Input file (or buffer) has corrupt
+ * header:" (sharp says it of any failure while reading metadata, a truncated end included).
  */
 export function decoderMessage(error: unknown, signature: Signature): string {
   const first = String((error as Error)?.message ?? error).split('\n')[0]!.trim();
-  const own = first.replace(/^Input file has corrupt header:\s*/, '').trim();
+  const own = first.replace(/^Input (?:file|buffer) has corrupt header:\s*/, '').trim();
   return own && own !== 'Unknown error' ? own : `the ${signature === 'other' ? 'image' : signature.toUpperCase()} decoder failed without a message`;
 }
 

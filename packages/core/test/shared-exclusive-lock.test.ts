@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { SharedExclusiveLock } from '../src/shared-exclusive-lock.ts';
+import { SharedExclusiveLock } from '../src/images/shared-exclusive-lock.ts';
 
 describe('SharedExclusiveLock', () => {
   const traced = (trace: string[], name: string, ms: number) => async () => {
